@@ -1,0 +1,19 @@
+import os
+import pytest
+from asgml.core import resolve_data_root
+
+os.environ.setdefault("WANDB_MODE", "offline")
+os.environ.setdefault("WANDB_SILENT", "true")
+
+# A tiny synthetic configuration: a full epoch in well under a second on the CPU.
+TINY = ["data.n_train=300", "data.n_val=100", "data.n_test=100", "train.epochs=2", "log.wandb=false", "log.progress=false"]
+
+@pytest.fixture
+def tiny() -> list[str]:
+    return list(TINY)
+
+def shared_data_or_skip(*parts: str):
+    "The shared data path, or skip the calling test with the path that is missing."
+    p = resolve_data_root(None).joinpath(*parts)
+    if not p.exists(): pytest.skip(f"real data not found at {p} (the shared data folder is absent on this machine)")
+    return p

@@ -1,0 +1,40 @@
+"Config errors name the key, the value and what is allowed, before anything runs."
+import pytest
+from asgml.core import ConfigError, load_config
+
+def err(*args, **kw) -> str:
+    with pytest.raises(ConfigError) as e: load_config(*args, **kw)
+    return str(e.value)
+
+def test_shipped_configs_validate():
+    for name in ("synthetic", "avdigits"): assert load_config(name).dataset == name
+
+def test_unknown_key_names_key_and_suggests():
+    msg = err("synthetic", ["train.bacth_size=3"])
+    assert "unknown key 'train.bacth_size'" in msg and "did you mean 'batch_size'" in msg
+
+def test_unknown_section():
+    assert "unknown key 'trian'" in err("synthetic", ["trian.lr=1"])
+
+def test_wrong_type_names_value_and_type():
+    assert err("synthetic", ["train.epochs=two"]) == "train.epochs = 'two' has type str; expected int"
+
+def test_out_of_range_and_choices():
+    assert "train.lr = -1.0 is out of range" in err("synthetic", ["train.lr=-1"])
+    assert "model.fusion = 'mean' is not allowed; choose one of ['concat', 'sum', 'film', 'gated']" in err("synthetic", ["model.fusion=mean"])
+    assert "data.difficulty = 1.5 is out of range" in err("synthetic", ["data.difficulty=[0.1,1.5]"])
+
+def test_unknown_dataset_lists_known(tmp_path):
+    f = tmp_path / "c.yaml"; f.write_text("dataset: cremad_typo\n")
+    msg = err(f)
+    assert "dataset = 'cremad_typo' is unknown" in msg and "synthetic" in msg
+
+def test_missing_config_file():
+    assert "config 'nope.yaml' not found" in err("nope.yaml")
+
+def test_required_keys_overridable():
+    cfg = load_config("avdigits", ["data.root=/somewhere", "train.epochs=3", "train.batch_size=8", "train.lr=0.1", "model.fusion=film"])
+    assert (cfg.data.root, cfg.train.epochs, cfg.train.batch_size, cfg.train.lr, cfg.model.fusion) == ("/somewhere", 3, 8, 0.1, "film")
+
+def test_bad_override_syntax():
+    assert "section.key=value" in err("synthetic", ["train.lr"])
