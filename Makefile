@@ -30,7 +30,7 @@ sync-check: setup
 	rm -rf $$tmp; echo "sync-check: notebooks and asgml/ are in sync"
 
 nbdev-test: setup
-	$(BIN)/nbdev-test --n-workers 2
+	OMP_NUM_THREADS=1 $(BIN)/nbdev-test --n-workers 2
 
 pytest: setup
 	$(BIN)/pytest -q tests
