@@ -56,7 +56,7 @@ def main() -> None:
         buffer_bytes.append({m: trainers["asgml_staleness"].method.buffer.nbytes(m) for m in shapes})
     st = trainers["asgml_staleness"]
     enc_bytes = {m: sum(p.numel() * p.element_size() for p in st.model.encoders[m].parameters()) for m in shapes}
-    res = {"device": str(get_device(args.device)), "device_name": torch.cuda.get_device_name() if torch.cuda.is_available() else platform.processor() or platform.machine(),
+    res = {"git_commit": T.git_commit(), "torch": torch.__version__, "args": vars(args), "device": str(get_device(args.device)), "device_name": torch.cuda.get_device_name() if torch.cuda.is_available() else platform.processor() or platform.machine(),
            "shapes": shapes, "batch": args.batch, "steps_per_repeat": len(batches), "eval_freq": args.eval_freq, "repeats": args.repeats,
            "sec_per_step": {m: statistics.median(t) / len(batches) for m, t in times.items()},
            "staleness_buffer": {"tau": st.method.tau, "snapshots": {m: st.method.buffer.n_snapshots(m) for m in shapes},
