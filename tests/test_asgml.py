@@ -96,7 +96,7 @@ def test_composition_order_puts_staleness_last():
     assert [type(p).__name__ for p in comp.parts] == ["Method", "ASGMLStaleness"] and comp.needs_probes
 
 def test_adaptive_with_three_modalities_slows_only_the_leader(tmp_path):
-    over = ["data.modalities=[a,b,c]", "data.signal=[5,3,2]", "data.difficulty=[0.1,0.2,0.2]", "data.dims=[8,8,8]"]
+    over = ["data.modalities=[a,b,c]", "data.signal=[5,3,2]", "data.difficulty=[0.1,0.2,0.2]", "data.dims=[8,8,8]", "data.sign_flip=[false,false,true]"]
     tr = trainer("asgml_adaptive", over)
     tr.method.schedule({"a": 0.9, "b": 0.6, "c": 0.5})
     assert tr.method.ratio["a"] < 1.0 and tr.method.ratio["b"] == tr.method.ratio["c"] == 1.0

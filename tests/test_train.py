@@ -32,7 +32,7 @@ def test_every_fusion_trains(tmp_path, tiny, fusion):
     assert set(m["unimodal_test_acc"]) == {"easy", "weak"}
 
 def test_three_modalities(tmp_path, tiny):
-    over = tiny + ["data.modalities=[a,b,c]", "data.signal=[5,3,2]", "data.difficulty=[0.1,0.2,0.2]", "data.dims=[8,8,8]"]
+    over = tiny + ["data.modalities=[a,b,c]", "data.signal=[5,3,2]", "data.difficulty=[0.1,0.2,0.2]", "data.dims=[8,8,8]", "data.sign_flip=[false,false,true]"]
     assert set(T.run(load_config("synthetic", over), tmp_path)["unimodal_test_acc"]) == {"a", "b", "c"}
 
 def test_resume_after_crash_matches_uninterrupted(tmp_path, tiny, monkeypatch):
