@@ -10,7 +10,7 @@ import argparse, sys, time
 from pathlib import Path
 from .core import ConfigError, get_dataset, load_config, resolve_data_root
 from .experiments import execute_run, load_runs, run_dir, runs_root, summarize
-from .train import run
+from .train import known_methods, run
 
 # %% auto #0
 __all__ = ['cmd_train', 'available_datasets', 'cmd_demo', 'parser', 'main']
@@ -19,7 +19,7 @@ __all__ = ['cmd_train', 'available_datasets', 'cmd_demo', 'parser', 'main']
 def _train_parser(sub) -> None:
     p = sub.add_parser("train", help="train one configuration and write its record", formatter_class=argparse.ArgumentDefaultsHelpFormatter)
     p.add_argument("--config", required=True, help="a shipped dataset config (synthetic, avdigits, ...) or a YAML file")
-    p.add_argument("--method", default=None, help="training method (default: the config's, else baseline)")
+    p.add_argument("--method", default=None, help=f"training method, one of {', '.join(known_methods())}; compose with + (default: the config's, else baseline)")
     p.add_argument("--no-asgml", action="store_true", help="same as --method baseline")
     p.add_argument("--seed", type=int, default=None, help="seed for everything (default: the config's, else 0)")
     p.add_argument("--set", dest="overrides", action="append", default=[], metavar="KEY=VALUE", help="override, e.g. train.epochs=5 (repeatable)")
