@@ -14,11 +14,12 @@ from typing import Any, Callable, Iterator
 import numpy as np, torch, yaml
 
 # %% auto #0
-__all__ = ['DATASETS', 'ConfigError', 'opt', 'from_dict', 'ModelConfig', 'TrainConfig', 'ProbeConfig', 'ASGMLConfig', 'LogConfig',
-           'DatasetSpec', 'register_dataset', 'get_dataset', 'known_datasets', 'config_dir', 'Config', 'parse_override',
-           'apply_overrides', 'config_from_dict', 'read_config_file', 'load_config', 'config_to_dict',
-           'seed_everything', 'get_device', 'project_root', 'resolve_data_root', 'DictDataset', 'DataBundle', 'batches',
-           'stratified_split']
+__all__ = ['DATASETS', 'ConfigError', 'opt', 'from_dict', 'ModelConfig', 'TrainConfig', 'ProbeConfig', 'ASGMLConfig',
+           'OGMGEConfig', 'MMParetoConfig', 'CGGMConfig', 'GradNormConfig', 'PCGradConfig', 'DWAConfig', 'GBlendConfig',
+           'MILESConfig', 'InfoRegConfig', 'OPMConfig', 'MethodsConfig', 'LogConfig', 'DatasetSpec', 'register_dataset',
+           'get_dataset', 'known_datasets', 'config_dir', 'Config', 'parse_override', 'apply_overrides',
+           'config_from_dict', 'read_config_file', 'load_config', 'config_to_dict', 'seed_everything', 'get_device',
+           'project_root', 'resolve_data_root', 'DictDataset', 'DataBundle', 'batches', 'stratified_split']
 
 # %% ../nbs/00_core.ipynb #843240c8
 class ConfigError(ValueError):
@@ -96,7 +97,7 @@ def from_dict(cls: type, d: dict | None, where: str = "") -> Any:
             _check_range(kw[k], flds[k].metadata, where + k)
     return cls(**kw)
 
-# %% ../nbs/00_core.ipynb #7c351148
+# %% ../nbs/00_core.ipynb #9250da7c
 @dataclass
 class ModelConfig:
     "The late-fusion network: one encoder per modality and a fusion head."
@@ -154,6 +155,90 @@ class ASGMLConfig:
     boost_alpha: float = opt(1.0, lo=0.0, doc="asgml_boost: largest extra gradient multiplier for a lagging modality")
     probe_signal: str = opt("probe", choices=("probe", "random"), doc="'random' shuffles the probe accuracies across modalities (control)")
 
+# %% ../nbs/00_core.ipynb #9bcab95a
+@dataclass
+class OGMGEConfig:
+    "OGM-GE (Peng et al., CVPR 2022): on-the-fly gradient modulation with generalisation enhancement."
+    alpha: float = opt(0.8, lo=0.0, doc="modulation strength (0.8 CREMA-D, 0.1 VGGSound)")
+    faithful_to: str = opt("code", choices=("code", "paper"), doc="code: k = 1 - tanh(alpha rho) above rho = 1; paper: 1 - tanh(alpha relu(rho - 1))")
+    noise: bool = opt(True, doc="GE: Gaussian noise with the std of each unscaled gradient tensor, on every encoder")
+    start_epoch: int = opt(0, lo=0, doc="first epoch with modulation")
+    end_epoch: int = opt(50, lo=0, doc="last epoch with modulation (inclusive)")
+    params: str = opt("auto", choices=("auto", "conv", "weights"), doc="conv: 4-D kernels (the paper); weights: tensors with >= 2 dims; auto: conv when an encoder has any")
+
+@dataclass
+class MMParetoConfig:
+    "MMPareto (Wei & Hu, ICML 2024): Pareto integration of fused and unimodal gradients."
+    scale: float = opt(1.5, lo=0.0, doc="the final magnitude factor of the encoder gradients")
+
+@dataclass
+class CGGMConfig:
+    "CGGM (Guo et al., NeurIPS 2024): classifier-guided gradient modulation."
+    rho: float = opt(1.3, lo=0.0, doc="gradient scale (1.0 on BraTS)")
+    lam: float = opt(0.1, lo=0.0, doc="weight of the direction term L_gm (0.05-0.2)")
+    classifier_lr: float = opt(5e-4, lo=0.0, doc="Adam learning rate of the auxiliary classifiers")
+    grad_clip: float = opt(0.8, lo=0.0, doc="global gradient-norm clip; 0 = off")
+    min_gain: float = opt(1e-3, lo=0.0, doc="below this summed accuracy gain the coefficients are 1 (guards S near 0)")
+
+@dataclass
+class GradNormConfig:
+    "GradNorm (Chen et al., ICML 2018) over the tasks {fused, each unimodal}, W = the fusion head."
+    alpha: float = opt(1.5, lo=0.0, doc="restoring-force exponent")
+    lr: float = opt(0.025, lo=0.0, doc="Adam learning rate of the task weights")
+    initial_loss: str = opt("first", choices=("first", "log_c"), doc="L_i(0): the first step's losses, or log(n_classes)")
+
+@dataclass
+class PCGradConfig:
+    "PCGrad (Yu et al., NeurIPS 2020): project conflicting task gradients on the shared parameters."
+    tasks: str = opt("fused+unimodal", choices=("fused+unimodal", "unimodal"), doc="'unimodal' alone is a no-op with separate encoders (the pitfall)")
+
+@dataclass
+class DWAConfig:
+    "DWA (Liu et al., CVPR 2019): dynamic weight average over the tasks {fused, each unimodal}."
+    temperature: float = opt(2.0, lo=1e-3)
+
+@dataclass
+class GBlendConfig:
+    "G-Blend (Wang, Tran, Feiszli, CVPR 2020): loss weights from the overfitting-to-generalisation ratio."
+    mode: str = opt("offline", choices=("offline", "online"), doc="offline: estimate once from the start; online: every super-epoch")
+    estimate_epochs: int = opt(5, lo=1, doc="n: epochs each copy trains alone per estimate")
+    warmup_epochs: int = opt(10, lo=1, doc="online: first estimate after this many epochs")
+    period: int = opt(5, lo=1, doc="online: epochs between estimates")
+
+@dataclass
+class MILESConfig:
+    "MILES: per-epoch learning-rate reduction of the dominant encoder, decided on validation."
+    tau: float = opt(0.2, lo=0.0, hi=1.0, doc="conditional-utilisation difference that triggers a reduction")
+    mu: float = opt(0.5, lo=0.0, hi=1.0, doc="learning-rate factor of the dominant encoder for the next epoch")
+
+@dataclass
+class InfoRegConfig:
+    "InfoReg (CVPR 2025): proximal regularisation of the dominant encoder in its prime learning window."
+    beta: float = opt(0.9, lo=0.0, doc="weight of the proximal term")
+    fisher_threshold: float = opt(0.04, lo=0.0, doc="K: relative change of the Fisher trace that marks the window")
+
+@dataclass
+class OPMConfig:
+    "OPM: on-the-fly prediction modulation by dropping the dominant modality's features per sample."
+    q_base: float = opt(0.3, lo=0.0, hi=0.99, doc="base drop probability")
+    lam: float = opt(1.0, lo=0.0, doc="growth of the drop probability with the score ratio")
+    p_exe: float = opt(0.5, lo=0.0, hi=1.0, doc="probability that a step applies the dropping (0.5, 0.5, 0.7 in the paper)")
+
+@dataclass
+class MethodsConfig:
+    "One subsection per baseline method."
+    ogm_ge: OGMGEConfig = field(default_factory=OGMGEConfig)
+    mmpareto: MMParetoConfig = field(default_factory=MMParetoConfig)
+    cggm: CGGMConfig = field(default_factory=CGGMConfig)
+    gradnorm: GradNormConfig = field(default_factory=GradNormConfig)
+    pcgrad: PCGradConfig = field(default_factory=PCGradConfig)
+    dwa: DWAConfig = field(default_factory=DWAConfig)
+    gblend: GBlendConfig = field(default_factory=GBlendConfig)
+    miles: MILESConfig = field(default_factory=MILESConfig)
+    inforeg: InfoRegConfig = field(default_factory=InfoRegConfig)
+    opm: OPMConfig = field(default_factory=OPMConfig)
+
+# %% ../nbs/00_core.ipynb #4d351382
 @dataclass
 class LogConfig:
     "What a run reports while it trains."
@@ -196,7 +281,7 @@ def config_dir() -> Path:
     "The folder of the YAML configs shipped inside the package."
     return Path(str(resources.files("asgml") / "configs"))
 
-# %% ../nbs/00_core.ipynb #afe31727
+# %% ../nbs/00_core.ipynb #ab668597
 @dataclass
 class Config:
     "Everything one run needs; saved fully resolved as `config.yaml` beside its results."
@@ -208,9 +293,10 @@ class Config:
     train: TrainConfig = field(default_factory=TrainConfig)
     probe: ProbeConfig = field(default_factory=ProbeConfig)
     asgml: ASGMLConfig = field(default_factory=ASGMLConfig)
+    methods: MethodsConfig = field(default_factory=MethodsConfig)
     log: LogConfig = field(default_factory=LogConfig)
 
-_SECTIONS = {"model": ModelConfig, "train": TrainConfig, "probe": ProbeConfig, "asgml": ASGMLConfig, "log": LogConfig}
+_SECTIONS = {"model": ModelConfig, "train": TrainConfig, "probe": ProbeConfig, "asgml": ASGMLConfig, "methods": MethodsConfig, "log": LogConfig}
 _TOP_KEYS = ("dataset", "data", "method", "seed", *_SECTIONS)
 
 # %% ../nbs/00_core.ipynb #5d4398ad

@@ -78,7 +78,7 @@ def build_encoder(modality: str, in_shape: tuple, cfg: ModelConfig) -> nn.Module
         raise ConfigError(f"model.encoders.{modality} = {kind!r} is unknown (input shape {in_shape}); choose one of {list(ENCODERS)}")
     return ENCODERS[kind](in_shape, cfg)
 
-# %% ../nbs/03_models.ipynb #399abb6e
+# %% ../nbs/03_models.ipynb #7ed16ea0
 class ConcatFusion(nn.Module):
     "Linear classifier on concatenated features; slices of its weight give unimodal logits."
     has_slices = True
@@ -87,8 +87,10 @@ class ConcatFusion(nn.Module):
         self.dims, self.fc = dims, nn.Linear(sum(dims), n_classes)
     def forward(self, feats: list[torch.Tensor]) -> torch.Tensor: return self.fc(torch.cat(feats, 1))
     def slices(self, feats: list[torch.Tensor]) -> list[torch.Tensor]:
-        ws = self.fc.weight.split(self.dims, 1)
-        return [f @ w.T + self.fc.bias / len(feats) for f, w in zip(feats, ws)]
+        return [f @ w.T + self.fc.bias / len(feats) for f, w in zip(feats, self.weights())]
+    def weights(self) -> list[torch.Tensor]:
+        "Each modality's block of the output layer's weight."
+        return list(self.fc.weight.split(self.dims, 1))
 
 class SumFusion(nn.Module):
     "One linear layer per modality, outputs summed."
@@ -98,6 +100,9 @@ class SumFusion(nn.Module):
         self.fcs = nn.ModuleList(nn.Linear(d, n_classes) for d in dims)
     def forward(self, feats: list[torch.Tensor]) -> torch.Tensor: return sum(self.slices(feats))
     def slices(self, feats: list[torch.Tensor]) -> list[torch.Tensor]: return [fc(f) for fc, f in zip(self.fcs, feats)]
+    def weights(self) -> list[torch.Tensor]:
+        "Each modality's output-layer weight."
+        return [fc.weight for fc in self.fcs]
 
 # %% ../nbs/03_models.ipynb #9824aeaa
 class FiLMFusion(nn.Module):
