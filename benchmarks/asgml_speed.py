@@ -22,7 +22,7 @@ def bundle(shapes: dict, n: int, n_classes: int = 6) -> DataBundle:
 def make(method: str, data: DataBundle, args) -> T.Trainer:
     over = ["model.encoders={audio: resnet18_audio, visual: resnet18_visual}", "model.feature_dim=512", "log.wandb=false",
             f"train.batch_size={args.batch}", f"probe.eval_freq={args.eval_freq}", f"probe.probe_train_steps={args.probe_steps}",
-            "asgml.k_ratio=2", "asgml.staleness_tau=2", f"train.device={args.device}"]
+            "asgml.k_ratio=2", "asgml.staleness_tau=2", f"train.device={args.device}", *getattr(args, "extra", [])]
     cfg = load_config("synthetic", over, method=method)
     seed_everything(0)
     tr = T.Trainer(cfg, data, T.build_method(method))
