@@ -21,7 +21,7 @@ from .probes import ProbeMonitor
 __all__ = ['METHODS', 'METHOD_MODULES', 'joint_loss', 'Method', 'register_method', 'known_methods', 'build_method',
            'ComposedMethod', 'make_optimizer', 'make_scheduler', 'evaluate', 'to_device', 'probes_on', 'model_config',
            'has_grad', 'grad_norm', 'Trainer', 'rng_state', 'set_rng_state', 'resolved_config', 'git_commit',
-           'environment', 'write_history', 'check_out_dir', 'start_logger', 'run', 'finish_run']
+           'environment', 'write_history', 'check_out_dir', 'start_logger', 'run', 'compact', 'finish_run']
 
 # %% ../nbs/06_train.ipynb #93f04895
 def joint_loss(out: ModelOutput, labels: torch.Tensor, model: MultimodalModel, aux: bool) -> torch.Tensor:
@@ -368,7 +368,7 @@ def start_logger(cfg: Config, out: Path, cfg_dict: dict):
     return wandb.init(project=cfg.log.project, dir=str(out), config=cfg_dict, name=f"{cfg.dataset}-{cfg.method}-seed{cfg.seed}",
                       group=f"{cfg.dataset}-{cfg.method}", reinit="finish_previous")
 
-# %% ../nbs/06_train.ipynb #7a102592
+# %% ../nbs/06_train.ipynb #2e2ae0d1
 def run(cfg: Config, out_dir: str | Path) -> dict:
     """Train `cfg` into `out_dir` and write the run's record; returns `metrics.json`'s content.
 
@@ -390,10 +390,18 @@ def run(cfg: Config, out_dir: str | Path) -> dict:
            progress=cfg.log.progress)
     return finish_run(tr, out, data)
 
+def compact(info: Any, max_items: int = 32) -> Any:
+    "`info` with every list longer than `max_items` replaced by its length and SHA-1 (sample lists stay checkable, not copied)."
+    if isinstance(info, dict): return {k: compact(v, max_items) for k, v in info.items()}
+    if isinstance(info, (list, tuple)) and len(info) > max_items:
+        import hashlib
+        return {"n": len(info), "sha1": hashlib.sha1(json.dumps(info, default=str).encode()).hexdigest()}
+    return info
+
 def finish_run(tr: Trainer, out: Path, data: DataBundle) -> dict:
     "Final test evaluation; write `best.pt`, `history.csv` and `metrics.json` (last, so it marks the run finished)."
     metrics = {"dataset": tr.cfg.dataset, "method": tr.cfg.method, "seed": tr.cfg.seed, "git_commit": git_commit(),
-               **tr.final_metrics(), "epochs": tr.epoch, "environment": environment(tr.device), "data_info": data.info}
+               **tr.final_metrics(), "epochs": tr.epoch, "environment": environment(tr.device), "data_info": compact(data.info)}
     _atomic_save(tr.best["state"], out / "best.pt")
     write_history(tr.history, out / "history.csv")
     if tr.probes is not None: write_history([{"step": r["step"], **{f"probe_acc/{m}": a for m, a in r["acc"].items()}, "gap": r["gap"]}

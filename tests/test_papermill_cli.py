@@ -1,4 +1,4 @@
-"The entry points a user touches: the papermill template, `asgml train`, `asgml demo`, and the help texts."
+"The entry points a user touches: the papermill template, `asgml train`, `asgml demo`, `asgml report`, and the help texts."
 import json, subprocess, sys
 from pathlib import Path
 import papermill as pm
@@ -29,7 +29,7 @@ def test_template_executes_with_tiny_settings(tmp_path):
 
 def test_help_lists_commands():
     r = sh("--help")
-    assert r.returncode == 0 and "train" in r.stdout and "demo" in r.stdout
+    assert r.returncode == 0 and all(c in r.stdout for c in ("train", "sweep", "report", "demo"))
     r = sh("train", "--help")
     assert "--config" in r.stdout and "--set" in r.stdout and "--no-asgml" in r.stdout
 
@@ -46,8 +46,10 @@ def test_cli_config_error_is_one_sentence(tmp_path):
     assert not (tmp_path / "config.yaml").exists()
 
 def test_demo_runs_through_papermill_and_prints_table(tmp_path):
-    r = sh("demo", "--datasets", "synthetic", "--seeds", "0", "1", "--runs", str(tmp_path),
+    r = sh("demo", "--datasets", "synthetic", "--methods", "baseline", "ogm_ge", "--seeds", "0", "1", "--runs", str(tmp_path),
            "--set", "train.epochs=1", "--set", "data.n_train=200", "--set", "log.wandb=false")
     assert r.returncode == 0, r.stderr
-    for s in (0, 1): assert (tmp_path / "synthetic" / "baseline" / f"seed{s}" / "run.ipynb").exists()
-    assert "| synthetic | baseline" in r.stdout and "±" in r.stdout
+    for m in ("baseline", "ogm_ge"):
+        for s in (0, 1): assert (tmp_path / "synthetic" / m / f"seed{s}" / "run.ipynb").exists()
+    assert "| Baseline (joint) |" in r.stdout and "| OGM-GE " in r.stdout and "±" in r.stdout
+    assert (tmp_path / "report" / "tables" / "synthetic_ablation.tex").exists()

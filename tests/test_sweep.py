@@ -1,0 +1,65 @@
+"""Sweeps: skip what is done, retry what failed, isolate failures, resume after SIGKILL with identical metrics, the
+submitit path (its local executor) and the grid through the command line."""
+import json, os, signal, subprocess, sys, time
+from pathlib import Path
+import yaml
+from asgml.experiments import RunSpec, run_slurm, run_status, run_sweep, sweep_specs
+from conftest import TINY
+
+ROOT = Path(__file__).resolve().parents[1]
+ASGML = str(Path(sys.executable).parent / "asgml")
+FAST = [*TINY, "train.epochs=1"]
+
+def test_skip_done_retry_failed_and_isolate(tmp_path):
+    specs = sweep_specs(["synthetic"], ["baseline"], [0, 1], FAST)
+    blocked = specs[1].folder(tmp_path); blocked.mkdir(parents=True)
+    (blocked / "config.yaml").write_text("dataset: synthetic\nseed: 99\n")   # a different run's config: this run must refuse
+    first = run_sweep(specs, tmp_path)
+    assert list(first.status) == ["ran", "failed"]
+    assert run_status(specs[0].folder(tmp_path)) == "done"
+    err = json.loads((blocked / "error.json").read_text())
+    assert "already holds a run with a different config" in err["error"]
+    (blocked / "config.yaml").unlink()                                        # the user fixes the cause
+    second = run_sweep(specs, tmp_path)
+    assert sorted(second.status) == ["ran", "skipped"] and not (blocked / "error.json").exists()
+    assert run_status(blocked) == "done"
+
+def _train(out: Path) -> subprocess.Popen:
+    args = ["train", "--config", "synthetic", "--seed", "3", "--out", str(out), "--set", "data.n_train=20000", "--set", "data.n_val=200",
+            "--set", "data.n_test=200", "--set", "train.epochs=4", "--set", "log.wandb=false", "--set", "log.progress=false"]
+    return subprocess.Popen([ASGML, *args], cwd=ROOT, stdout=subprocess.PIPE, stderr=subprocess.PIPE, env={**os.environ, "OMP_NUM_THREADS": "1"})
+
+def test_sigkill_mid_run_resumes_to_identical_metrics(tmp_path):
+    straight, killed = tmp_path / "straight", tmp_path / "killed"
+    assert _train(straight).wait(timeout=600) == 0
+    p = _train(killed)
+    while not (killed / "checkpoint.pt").exists(): time.sleep(0.02)
+    time.sleep(0.3)                                                           # well into the next epoch
+    p.send_signal(signal.SIGKILL); p.wait()
+    assert not (killed / "metrics.json").exists(), "the run finished before it could be killed"
+    assert _train(killed).wait(timeout=600) == 0
+    a, b = (json.loads((d / "metrics.json").read_text()) for d in (straight, killed))
+    for k in ("sec_per_epoch", "environment", "git_commit"): a.pop(k); b.pop(k)
+    assert a == b
+
+def test_submitit_local_executor_runs_two(tmp_path):
+    specs = sweep_specs(["synthetic"], ["baseline", "ogm_ge"], [0], FAST)
+    res = run_slurm(specs, tmp_path, cluster="local", time_min=10)
+    assert [r["status"] for r in res] == ["ran", "ran"]
+    assert all(run_status(s.folder(tmp_path)) == "done" for s in specs)
+
+def test_sweep_cli_expands_grid(tmp_path):
+    grid = tmp_path / "grid.yaml"; grid.write_text(yaml.safe_dump({"k_ratio": [2, 3]}))
+    args = ["sweep", "--datasets", "synthetic", "--methods", "asgml_frequency", "--seeds", "0", "--grid", str(grid), "--runs", str(tmp_path / "runs"), "--workers", "2"]
+    r = subprocess.run([ASGML, *args, *sum((["--set", o] for o in FAST), [])], cwd=ROOT, capture_output=True, text=True, timeout=600)
+    assert r.returncode == 0, r.stderr
+    folders = sorted(p.parent.parent.name for p in (tmp_path / "runs").rglob("metrics.json"))
+    assert folders == ["asgml.k_ratio=2", "asgml.k_ratio=3"]
+    assert yaml.safe_load(next((tmp_path / "runs").rglob("asgml.k_ratio=3/seed0/config.yaml")).read_text())["asgml"]["k_ratio"] == 3
+    assert "2 runs in" in r.stdout and "2 ran" in r.stdout
+
+def test_sweep_cli_refuses_bad_grid_before_running(tmp_path):
+    grid = tmp_path / "grid.yaml"; grid.write_text(yaml.safe_dump({"k_ration": [2]}))
+    r = subprocess.run([ASGML, "sweep", "--datasets", "synthetic", "--seeds", "0", "--grid", str(grid), "--runs", str(tmp_path / "runs")],
+                       cwd=ROOT, capture_output=True, text=True, timeout=120)
+    assert r.returncode == 2 and "unknown key 'k_ration'" in r.stderr and not (tmp_path / "runs").exists()
