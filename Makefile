@@ -5,7 +5,7 @@ BIN  := $(VENV)/bin
 STAMP := $(VENV)/.asgml-installed
 PYTHON ?= python3
 
-.PHONY: setup demo test sync-check nbdev-test pytest lab clean-runs
+.PHONY: setup demo test sync-check nbdev-test pytest lab clean-runs paper
 
 setup: $(STAMP)
 
@@ -37,3 +37,11 @@ pytest: setup
 
 lab: setup
 	$(BIN)/jupyter lab --notebook-dir nbs $$( [ "$$(id -u)" = 0 ] && echo --allow-root )
+
+# The paper: paper/main.pdf from paper/*.tex and what `asgml report` generated into paper/tables and paper/figures.
+# Installs Debian's TeX Live on first use (about 230 MB to download, 1 GB on disk).
+paper:
+	@command -v latexmk >/dev/null && command -v pdftoppm >/dev/null || { echo "installing Debian TeX Live and poppler-utils (latexmk, pdflatex, pdftoppm)"; \
+	  $$( [ "$$(id -u)" = 0 ] || echo sudo ) apt-get update -qq && $$( [ "$$(id -u)" = 0 ] || echo sudo ) apt-get install -y -qq \
+	    latexmk texlive-latex-recommended texlive-latex-extra texlive-fonts-recommended poppler-utils; }
+	cd paper && latexmk -pdf -interaction=nonstopmode -halt-on-error main.tex
