@@ -121,7 +121,7 @@ def default_cache(name: str) -> Path:
     "`$ASGML_CACHE/<name>` or `~/.cache/asgml/<name>`."
     return Path(os.environ.get("ASGML_CACHE") or Path.home() / ".cache" / "asgml").expanduser() / name
 
-# %% ../../nbs/02b_data.cremad.ipynb #dd7aa823
+# %% ../../nbs/02b_data.cremad.ipynb #d2e8560e
 def check_lists(train: list[tuple[str, int]], test: list[tuple[str, int]], where: Path) -> None:
     "Refuse lists that share clips or lack a class."
     if (both := {c for c, _ in train} & {c for c, _ in test}): raise ConfigError(f"{where}: {len(both)} clips are in both train.csv and test.csv, e.g. {sorted(both)[0]}")
@@ -129,13 +129,13 @@ def check_lists(train: list[tuple[str, int]], test: list[tuple[str, int]], where
         if (absent := set(range(len(EMOTIONS))) - {y for _, y in rows}):
             raise ConfigError(f"{where / name} has no clip of {[EMOTIONS[i] for i in sorted(absent)]}; CREMA-D lists hold all 6 emotions")
 
-def present_rows(rows: list[tuple[str, int]], index: dict[str, int], done: np.ndarray, cfg: CremadConfig, cache: Path) -> list[tuple[str, int]]:
-    "The listed clips the cache holds; an error naming the absent ones unless `allow_missing`."
-    absent = [c for c, _ in rows if c not in index or not done[index[c]]]
-    if absent and not cfg.allow_missing:
-        raise ConfigError(f"{len(absent)} listed clips are not in the cache {cache} (e.g. {absent[:3]}; see skipped in its manifest.json); "
+def present_rows(lists: list[list[tuple]], index: dict[str, int], done: np.ndarray, allow_missing: bool, cache: Path) -> list[list[tuple]]:
+    "Each list reduced to the clips the cache holds; an error naming the absent ones unless `allow_missing`."
+    absent = {c for rows in lists for c, *_ in rows if c not in index or not done[index[c]]}
+    if absent and not allow_missing:
+        raise ConfigError(f"{len(absent)} listed clips are not in the cache {cache} (e.g. {sorted(absent)[:3]}; see skipped in its manifest.json); "
                           "fix and re-run asgml prepare, or set data.allow_missing=true")
-    return [r for r in rows if r[0] not in set(absent)]
+    return [[r for r in rows if r[0] not in absent] for rows in lists]
 
 # %% ../../nbs/02b_data.cremad.ipynb #b9fc409b
 def actor_split(clips: list[str], cfg: CremadConfig, seed: int) -> dict[str, np.ndarray]:
@@ -153,7 +153,7 @@ def ogm_ge_split(train: list[tuple[str, int]], test: list[tuple[str, int]], cfg:
     keep, held = stratified_split(np.array([y for _, y in train]), cfg.val_frac, seed)
     return {"train": keep, "val": held, "test": len(train) + np.arange(len(test))}
 
-# %% ../../nbs/02b_data.cremad.ipynb #4ba6c4f0
+# %% ../../nbs/02b_data.cremad.ipynb #01f24cb7
 @register_dataset("cremad", CremadConfig)
 def build_cremad(cfg: CremadConfig, seed: int) -> DataBundle:
     """CREMA-D from the prepared cache: splits as configured, frames sampled per batch.
@@ -169,7 +169,7 @@ def build_cremad(cfg: CremadConfig, seed: int) -> DataBundle:
     train, test = (read_split_list(cache / "splits" / f) for f in SPLIT_FILES)
     check_lists(train, test, cache / "splits")
     index = {c: i for i, c in enumerate(ids)}
-    train, test = (present_rows(r, index, done, cfg, cache) for r in (train, test))
+    train, test = present_rows([train, test], index, done, cfg.allow_missing, cache)
     clips, labels = [c for c, _ in train + test], np.array([y for _, y in train + test])
     if not np.array_equal(arrays["label"][[index[c] for c in clips]], labels): raise ConfigError(f"the labels cached in {cache} disagree with its split lists; prepare the cache again")
     pos = ogm_ge_split(train, test, cfg, seed) if cfg.split == "ogm_ge" else actor_split(clips, cfg, seed)
