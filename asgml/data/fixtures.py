@@ -106,12 +106,12 @@ def ks_fixture(root: Path, classes: list[str] = ("playing piano", "dribbling bas
     _av_files(root / "videos", ids, list(classes), labels, seconds)
     return root
 
-# %% ../../nbs/02g_data.fixtures.ipynb #ebbf4ba8
+# %% ../../nbs/02g_data.fixtures.ipynb #998d46e1
 def _split_features(n: int, dims: dict[str, int], steps: dict[str, int], label_range: float, rng: np.random.Generator) -> dict:
     "Random features with a few -inf / NaN, and sentiment labels in [-label_range, label_range]."
     d = {m: rng.standard_normal((n, steps[m], dims[m])).astype(np.float32) for m in dims}
     d["audio"][0, 0, 0], d["vision"][-1, 0, 0] = -np.inf, np.nan
-    d["labels"] = np.round(rng.uniform(-label_range, label_range, (n, 1, 1)), 1).astype(np.float32)
+    d["labels"] = (np.round(rng.uniform(0.1, label_range, (n, 1, 1)), 1) * rng.choice([-1.0, 1.0], (n, 1, 1))).astype(np.float32)
     d["labels"][0, 0, 0] = 0.0
     return d
 

@@ -12,19 +12,20 @@ import numpy as np, torch
 from ..core import ConfigError, DataBundle, DictDataset, opt, register_dataset, stratified_split
 
 # %% auto #0
-__all__ = ['RESERVED', 'count_nonfinite', 'train_stats', 'normalise_splits', 'NpzConfig', 'load_npz', 'check_npz', 'npz_splits',
-           'check_identity', 'build_npz']
+__all__ = ['AXES', 'RESERVED', 'count_nonfinite', 'train_stats', 'normalise_splits', 'NpzConfig', 'load_npz', 'check_npz',
+           'npz_splits', 'check_identity', 'build_npz']
 
-# %% ../../nbs/02f_data.npz.ipynb #49307898
+# %% ../../nbs/02f_data.npz.ipynb #56667b42
 def count_nonfinite(x: np.ndarray) -> dict[str, int]:
     "How many NaN, +inf and -inf values `x` holds."
     return {"nan": int(np.isnan(x).sum()), "posinf": int(np.isposinf(x).sum()), "neginf": int(np.isneginf(x).sum())}
 
+AXES = {"feature": (0,), "global": None, "channel": (0, 1)}  # statistics over samples; all values; samples and time of (T, D) sequences
+
 def train_stats(x: np.ndarray, mode: str) -> tuple[np.ndarray, np.ndarray]:
-    "Mean and std of the finite values of train array `x`: per feature (over samples) or `global`; std 0 becomes 1."
-    axis = 0 if mode == "feature" else None
+    "Mean and std of the finite values of train array `x` over the axes of `mode` (see `AXES`); std 0 becomes 1."
     masked = np.ma.masked_invalid(x.astype(np.float64))
-    mean, std = masked.mean(axis).filled(0.0), masked.std(axis).filled(1.0)
+    mean, std = masked.mean(AXES[mode]).filled(0.0), masked.std(AXES[mode]).filled(1.0)
     return np.asarray(mean), np.where(np.asarray(std) > 1e-8, std, 1.0)
 
 def normalise_splits(splits: dict[str, np.ndarray], mode: str) -> tuple[dict[str, torch.Tensor], dict]:
