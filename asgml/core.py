@@ -167,7 +167,7 @@ class LogConfig:
     every_n_steps: int = opt(1, lo=1)
     progress: bool = opt(True, doc="show a progress bar")
 
-# %% ../nbs/00_core.ipynb #e3aeed5b
+# %% ../nbs/00_core.ipynb #b80878a0
 @dataclass
 class DatasetSpec:
     "A registered dataset: its name, the dataclass of its `data` section and its builder."
@@ -184,7 +184,7 @@ def register_dataset(name: str, config_cls: type) -> Callable:
         return build
     return deco
 
-DATASET_MODULES = {"mosi": "mosei", "chsims": "mosei"}  # datasets registered by another dataset's module
+DATASET_MODULES = {"mosi": "mosei", "chsims": "mosei", "ave": "avclips", "ks": "avclips"}  # datasets registered by a shared module
 
 def get_dataset(name: str) -> DatasetSpec:
     "The registered dataset `name`, importing `asgml.data.<name>` (or the module in `DATASET_MODULES`) if needed."

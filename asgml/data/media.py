@@ -15,7 +15,7 @@ from tqdm import tqdm
 from ..core import ConfigError, from_dict
 
 # %% auto #0
-__all__ = ['PREPARERS', 'IMAGENET_MEAN', 'IMAGENET_STD', 'MediaError', 'read_audio', 'frame_times', 'resize_frames',
+__all__ = ['PREPARERS', 'IMAGENET_MEAN', 'IMAGENET_STD', 'MediaError', 'read_audio', 'frame_times', 'resize_frames', 'even_times',
            'read_frames', 'tile_clip', 'log_spectrogram', 'fbank', 'Clip', 'PrepareReport', 'sha256', 'versions',
            'prepare_cache', 'write_manifest', 'register_preparer', 'open_cache', 'sample_frame_indices',
            'random_resized_crop_boxes', 'crop_resize', 'resize_full', 'imagenet_normalise', 'ClipDataset']
@@ -32,7 +32,7 @@ def read_audio(path: Path, sample_rate: int) -> torch.Tensor:
     wave = wave.float().mean(0)
     return torchaudio.functional.resample(wave, sr, sample_rate) if sr != sample_rate else wave
 
-# %% ../../nbs/02a_data.media.ipynb #0ae78ec1
+# %% ../../nbs/02a_data.media.ipynb #5407aecc
 def frame_times(duration: float, fps: float, max_frames: int) -> list[float]:
     "The times `0, 1/fps, ...` before `duration`, at most `max_frames` of them (at least the first frame)."
     n = max(1, min(max_frames, int(np.ceil(duration * fps - 1e-6))))
@@ -44,13 +44,17 @@ def resize_frames(frames: torch.Tensor, size: tuple[int, int]) -> torch.Tensor:
     out = F.interpolate(frames.float(), size=size, mode="bilinear", antialias=True, align_corners=False)
     return out.round().clamp(0, 255).to(torch.uint8)
 
-def read_frames(path: Path, fps: float, max_frames: int, size: tuple[int, int]) -> tuple[np.ndarray, int]:
-    "Frames of `path` at `fps`, resized to `size`, zero-padded to `max_frames`; and how many are real."
+def even_times(duration: float, n: int) -> list[float]:
+    "`n` times evenly spaced over `duration` (the middle of `n` equal parts)."
+    return [(i + 0.5) * duration / n for i in range(n)]
+
+def read_frames(path: Path, times: Callable[[float], list[float]], max_frames: int, size: tuple[int, int]) -> tuple[np.ndarray, int]:
+    "Frames of `path` shown at `times(duration)`, resized to `size`, zero-padded to `max_frames`; and how many are real."
     from torchcodec.decoders import VideoDecoder
     try:
         dec = VideoDecoder(str(path))
         duration = dec.metadata.duration_seconds or dec.metadata.num_frames / dec.metadata.average_fps
-        frames = dec.get_frames_played_at(seconds=frame_times(duration, fps, max_frames)).data
+        frames = dec.get_frames_played_at(seconds=times(duration)[:max_frames]).data
     except Exception as e: raise MediaError(f"cannot decode video {path}: {str(e).splitlines()[0]}") from e
     out = np.zeros((max_frames, 3, *size), np.uint8)
     out[:len(frames)] = resize_frames(frames, size).numpy()
