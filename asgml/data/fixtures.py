@@ -11,7 +11,7 @@ from pathlib import Path
 import numpy as np
 
 # %% auto #0
-__all__ = ['PATTERNS', 'EMOTIONS', 'ffmpeg', 'write_tone', 'write_video', 'corrupt', 'cremad_ids', 'cremad_fixture',
+__all__ = ['PATTERNS', 'EMOTIONS', 'SENTENCES', 'ffmpeg', 'write_tone', 'write_video', 'corrupt', 'cremad_ids', 'cremad_fixture',
            'ave_fixture', 'ks_fixture', 'mosei_pickle', 'mmsa_pickle', 'npz_fixture']
 
 # %% ../../nbs/02g_data.fixtures.ipynb #68b798b5
@@ -44,22 +44,24 @@ def corrupt(path: Path) -> Path:
     Path(path).write_bytes(b"not a media file " * 64)
     return Path(path)
 
-# %% ../../nbs/02g_data.fixtures.ipynb #2a254b51
+# %% ../../nbs/02g_data.fixtures.ipynb #f5ae11fe
 EMOTIONS = ("NEU", "HAP", "SAD", "FEA", "DIS", "ANG")
 
-def cremad_ids(n_per_class: int, actors: range = range(1001, 1005), sentence: str = "IEO") -> list[str]:
-    "Clip ids with `n_per_class` clips per emotion, actors in turn."
-    actors = list(actors)
-    return [f"{actors[(i * len(EMOTIONS) + c) % len(actors)]}_{sentence}_{e}_{'XX' if i % 2 else 'LO'}"
-            for i in range(n_per_class) for c, e in enumerate(EMOTIONS)]
+SENTENCES = ("IEO", "TIE", "IOM", "IWW", "TAI", "MTI", "IWL", "ITH", "DFA", "ITS", "TSI", "WSI")
 
-def cremad_fixture(root: Path, train_per_class: int = 2, test_per_class: int = 1, seconds: float = 2.5) -> Path:
-    "A CREMA-D root (`AudioWAV/`, `VideoFlash/`) and OGM-GE split lists in `root/ogm_ge_split`; returns `root`."
+def cremad_ids(n_per_class: int, start: int = 0, actors: range = range(1001, 1005)) -> list[str]:
+    "Distinct clip ids, `n_per_class` per emotion (the `start`-th onwards), actors and then sentences in turn."
+    actors = list(actors)
+    return [f"{actors[(i + c) % len(actors)]}_{SENTENCES[(i // len(actors)) % len(SENTENCES)]}_{e}_XX"
+            for i in range(start, start + n_per_class) for c, e in enumerate(EMOTIONS)]
+
+def cremad_fixture(root: Path, train_per_class: int = 2, test_per_class: int = 1, seconds: float = 2.5, size: str = "64x48") -> Path:
+    "A CREMA-D root (`AudioWAV/`, `VideoFlash/`, videos of `size`) and OGM-GE split lists in `root/ogm_ge_split`; returns `root`."
     root, proto = Path(root), Path(root) / "_proto"
     for c, e in enumerate(EMOTIONS):
         write_tone(proto / f"{e}.wav", 200 + 150 * c, seconds * 0.8)
-        write_video(proto / f"{e}.flv", c, seconds)
-    ids = {"train": cremad_ids(train_per_class), "test": cremad_ids(test_per_class, sentence="TIE")}
+        write_video(proto / f"{e}.flv", c, seconds, size)
+    ids = {"train": cremad_ids(train_per_class), "test": cremad_ids(test_per_class, start=train_per_class)}
     for clip in ids["train"] + ids["test"]:
         e = clip.split("_")[2]
         for sub, ext in (("AudioWAV", "wav"), ("VideoFlash", "flv")):

@@ -18,7 +18,7 @@ from ..core import ConfigError, from_dict
 __all__ = ['PREPARERS', 'IMAGENET_MEAN', 'IMAGENET_STD', 'MediaError', 'read_audio', 'frame_times', 'resize_frames', 'even_times',
            'read_frames', 'tile_clip', 'log_spectrogram', 'fbank', 'Clip', 'PrepareReport', 'sha256', 'versions',
            'prepare_cache', 'write_manifest', 'register_preparer', 'open_cache', 'sample_frame_indices',
-           'random_resized_crop_boxes', 'crop_resize', 'resize_full', 'imagenet_normalise', 'ClipDataset']
+           'random_resized_crop_boxes', 'crop_resize', 'resize_full', 'imagenet_normalise_', 'ClipDataset']
 
 # %% ../../nbs/02a_data.media.ipynb #c083ae5c
 class MediaError(RuntimeError):
@@ -247,33 +247,34 @@ def _fallback_size(h: int, w: int, ratio: tuple) -> tuple[float, float]:
     if r > ratio[1]: return float(round(h * ratio[1])), float(h)
     return float(w), float(h)
 
-# %% ../../nbs/02a_data.media.ipynb #42dd87c1
+# %% ../../nbs/02a_data.media.ipynb #37e38bb9
 def crop_resize(frames: torch.Tensor, boxes: torch.Tensor, flip: torch.Tensor, size: int) -> torch.Tensor:
-    "`uint8` frames (n, 3, H, W) cropped to `boxes` (top, left, height, width), flipped where `flip`, resized to size x size, in [0, 1]."
+    "`uint8` frames (n, 3, H, W) cropped to `boxes` (top, left, height, width), flipped where `flip`, resized to size x size; values 0-255."
     n, _, h, w = frames.shape
-    top, left, ch, cw = boxes.unbind(1)
+    top, left, ch, cw = boxes.to(frames.device).unbind(1)
     sx, sy = cw / w, ch / h
     tx, ty = (2 * left + cw) / w - 1, (2 * top + ch) / h - 1
-    zero = torch.zeros(n)
-    theta = torch.stack([torch.stack([torch.where(flip, -sx, sx), zero, tx], 1), torch.stack([zero, sy, ty], 1)], 1)
+    zero = torch.zeros(n, device=frames.device)
+    theta = torch.stack([torch.stack([torch.where(flip.to(frames.device), -sx, sx), zero, tx], 1), torch.stack([zero, sy, ty], 1)], 1)
     grid = F.affine_grid(theta, (n, 3, size, size), align_corners=False)
-    return F.grid_sample(frames.float(), grid, mode="bilinear", padding_mode="border", align_corners=False) / 255
+    return F.grid_sample(frames.float(), grid, mode="bilinear", padding_mode="border", align_corners=False)
 
 def resize_full(frames: torch.Tensor, size: int) -> torch.Tensor:
-    "`uint8` frames (n, 3, H, W) resized to size x size (antialiased bilinear), in [0, 1]."
-    return F.interpolate(frames.float(), size=(size, size), mode="bilinear", antialias=True, align_corners=False) / 255
+    "`uint8` frames (n, 3, H, W) resized to size x size (antialiased bilinear); values 0-255."
+    return F.interpolate(frames.float(), size=(size, size), mode="bilinear", antialias=True, align_corners=False)
 
-def imagenet_normalise(x: torch.Tensor) -> torch.Tensor:
-    "Images in [0, 1] (..., 3, H, W) shifted and scaled by the ImageNet mean and std."
-    return (x - torch.tensor(IMAGENET_MEAN)[:, None, None]) / torch.tensor(IMAGENET_STD)[:, None, None]
+def imagenet_normalise_(x: torch.Tensor) -> torch.Tensor:
+    "Images with values 0-255 (..., 3, H, W) shifted and scaled in place by the ImageNet mean and std (of [0, 1] pixels)."
+    mean, std = (255 * torch.tensor(v, device=x.device)[:, None, None] for v in (IMAGENET_MEAN, IMAGENET_STD))
+    return x.sub_(mean).div_(std)
 
-# %% ../../nbs/02a_data.media.ipynb #9c2a8e08
+# %% ../../nbs/02a_data.media.ipynb #2b598aa5
 class ClipDataset:
     "Cached audio features and uint8 frames read per batch, frames sampled and augmented per batch."
     def __init__(self, arrays: dict[str, np.ndarray], rows: np.ndarray, labels: torch.Tensor, frames: int, size: int,
-                 augment: bool, audio_norm: tuple[float, float] = (0.0, 1.0)):
+                 augment: bool, audio_norm: tuple[float, float] = (0.0, 1.0), device: str | torch.device = "cpu"):
         self.arrays, self.rows, self.labels = arrays, np.asarray(rows, dtype=np.int64), torch.as_tensor(labels).long()
-        self.frames, self.size, self.augment, self.audio_norm = frames, size, augment, audio_norm
+        self.frames, self.size, self.augment, self.audio_norm, self.device = frames, size, augment, audio_norm, torch.device(device)
         if len(self.rows) != len(self.labels): raise ValueError(f"{len(self.rows)} rows but {len(self.labels)} labels")
     def __len__(self) -> int: return len(self.rows)
     @property
@@ -284,29 +285,30 @@ class ClipDataset:
     def subset(self, idx: Any) -> "ClipDataset":
         "The samples at `idx`, sharing the arrays."
         idx = np.asarray(torch.as_tensor(idx, dtype=torch.long))
-        return ClipDataset(self.arrays, self.rows[idx], self.labels[idx], self.frames, self.size, self.augment, self.audio_norm)
+        return ClipDataset(self.arrays, self.rows[idx], self.labels[idx], self.frames, self.size, self.augment, self.audio_norm, self.device)
     def __getitem__(self, i: Any) -> dict:
         if isinstance(i, (int, np.integer)): return {k: v[0] for k, v in self.batch(torch.tensor([i])).items()}
         return self.batch(torch.as_tensor(i))
 
-# %% ../../nbs/02a_data.media.ipynb #299a1ffe
+# %% ../../nbs/02a_data.media.ipynb #7c090889
 def _batch(self: ClipDataset, idx: torch.Tensor, generator: torch.Generator | None = None) -> dict:
     "The batch at `idx`: audio as cached (normalised), frames sampled and augmented when training with a generator."
     rows = self.rows[np.asarray(idx, dtype=np.int64)]
     order = np.argsort(rows, kind="stable")                   # read the memory maps in file order
     back = np.argsort(order)
     mean, std = self.audio_norm
-    audio = (torch.from_numpy(np.ascontiguousarray(self.arrays["audio"][rows[order]]))[back].float() - mean) / std
-    return {"audio": audio, "visual": self.visual(rows, generator if self.augment else None), "label": self.labels[idx]}
+    audio = torch.from_numpy(np.ascontiguousarray(self.arrays["audio"][rows[order]]))[back].to(self.device).float()
+    return {"audio": audio.sub_(mean).div_(std), "visual": self.visual(rows, generator if self.augment else None),
+            "label": self.labels[idx].to(self.device)}
 ClipDataset.batch = _batch
 
 def _visual(self: ClipDataset, rows: np.ndarray, generator: torch.Generator | None) -> torch.Tensor:
     "Frames (B, k, 3, size, size) of `rows`: sampled, cropped and flipped with `generator`, else evenly spaced and resized."
     fidx = sample_frame_indices(torch.from_numpy(self.arrays["n_frames"][rows].astype(np.int64)), self.frames, generator)
-    frames = torch.from_numpy(self.arrays["frames"][rows[:, None], fidx.numpy()]).flatten(0, 1)
+    frames = torch.from_numpy(self.arrays["frames"][rows[:, None], fidx.numpy()]).flatten(0, 1).to(self.device)
     if generator is None: out = resize_full(frames, self.size)
     else:
         boxes = random_resized_crop_boxes(len(frames), *frames.shape[-2:], generator)
         out = crop_resize(frames, boxes, torch.rand(len(frames), generator=generator) < 0.5, self.size)
-    return imagenet_normalise(out).view(len(rows), self.frames, 3, self.size, self.size)
+    return imagenet_normalise_(out).view(len(rows), self.frames, 3, self.size, self.size)
 ClipDataset.visual = _visual
