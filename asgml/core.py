@@ -14,12 +14,13 @@ from typing import Any, Callable, Iterator
 import numpy as np, torch, yaml
 
 # %% auto #0
-__all__ = ['DATASETS', 'ConfigError', 'opt', 'from_dict', 'ModelConfig', 'TrainConfig', 'ProbeConfig', 'ASGMLConfig',
-           'OGMGEConfig', 'MMParetoConfig', 'CGGMConfig', 'GradNormConfig', 'PCGradConfig', 'DWAConfig', 'GBlendConfig',
-           'MILESConfig', 'InfoRegConfig', 'OPMConfig', 'MethodsConfig', 'LogConfig', 'DatasetSpec', 'register_dataset',
-           'get_dataset', 'known_datasets', 'config_dir', 'Config', 'parse_override', 'apply_overrides',
-           'config_from_dict', 'read_config_file', 'load_config', 'config_to_dict', 'seed_everything', 'get_device',
-           'project_root', 'resolve_data_root', 'DictDataset', 'DataBundle', 'batches', 'stratified_split']
+__all__ = ['DATASETS', 'DATASET_MODULES', 'ConfigError', 'opt', 'from_dict', 'ModelConfig', 'TrainConfig', 'ProbeConfig',
+           'ASGMLConfig', 'OGMGEConfig', 'MMParetoConfig', 'CGGMConfig', 'GradNormConfig', 'PCGradConfig', 'DWAConfig',
+           'GBlendConfig', 'MILESConfig', 'InfoRegConfig', 'OPMConfig', 'MethodsConfig', 'LogConfig', 'DatasetSpec',
+           'register_dataset', 'get_dataset', 'known_datasets', 'config_dir', 'Config', 'parse_override',
+           'apply_overrides', 'config_from_dict', 'read_config_file', 'load_config', 'config_to_dict',
+           'seed_everything', 'get_device', 'project_root', 'resolve_data_root', 'DictDataset', 'DataBundle', 'batches',
+           'stratified_split']
 
 # %% ../nbs/00_core.ipynb #843240c8
 class ConfigError(ValueError):
@@ -97,7 +98,7 @@ def from_dict(cls: type, d: dict | None, where: str = "") -> Any:
             _check_range(kw[k], flds[k].metadata, where + k)
     return cls(**kw)
 
-# %% ../nbs/00_core.ipynb #9250da7c
+# %% ../nbs/00_core.ipynb #44ecce2e
 @dataclass
 class ModelConfig:
     "The late-fusion network: one encoder per modality and a fusion head."
@@ -105,7 +106,12 @@ class ModelConfig:
     feature_dim: int = opt(64, lo=1, doc="output width of every encoder")
     hidden: int = opt(128, lo=1, doc="hidden width of MLP encoders")
     cnn_width: int = opt(32, lo=1, doc="channels of the small CNN's first block (then doubled)")
-    encoders: dict[str, str] = opt({}, doc="encoder per modality (mlp, cnn, resnet18_audio, resnet18_visual); missing -> by input shape")
+    encoders: dict[str, str] = opt({}, doc="encoder per modality (mlp, cnn, resnet18_audio, resnet18_visual, transformer_audio, seq_transformer, lstm); missing -> by input shape")
+    pretrained: dict[str, str] = opt({}, doc="ImageNet weights per modality for ResNet-18 encoders: a .pth file or 'torchvision' (torchvision's cache); missing -> from scratch, OGM-GE init")
+    transformer_dim: int = opt(256, lo=8, hi=4096, doc="token width of transformer_audio and seq_transformer encoders")
+    transformer_layers: int = opt(4, lo=1, hi=48, doc="encoder layers of the transformer encoders")
+    transformer_heads: int = opt(4, lo=1, hi=64, doc="attention heads (must divide transformer_dim)")
+    patch_size: int = opt(16, lo=1, hi=256, doc="transformer_audio: side of the square spectrogram patches that become tokens")
     unimodal_heads: bool | None = opt(None, doc="separate per-modality heads; None -> only when the fusion has no per-modality slices")
     dropout: float = opt(0.0, lo=0.0, hi=0.9)
 
@@ -247,7 +253,7 @@ class LogConfig:
     every_n_steps: int = opt(1, lo=1)
     progress: bool = opt(True, doc="show a progress bar")
 
-# %% ../nbs/00_core.ipynb #bd3c5a24
+# %% ../nbs/00_core.ipynb #08d0f8c7
 @dataclass
 class DatasetSpec:
     "A registered dataset: its name, the dataclass of its `data` section and its builder."
@@ -264,10 +270,12 @@ def register_dataset(name: str, config_cls: type) -> Callable:
         return build
     return deco
 
+DATASET_MODULES = {"mosi": "mosei", "chsims": "mosei", "ave": "avclips", "ks": "avclips"}  # datasets registered by a shared module
+
 def get_dataset(name: str) -> DatasetSpec:
-    "The registered dataset `name`, importing `asgml.data.<name>` if needed."
+    "The registered dataset `name`, importing `asgml.data.<name>` (or the module in `DATASET_MODULES`) if needed."
     if name not in DATASETS:
-        try: importlib.import_module(f"asgml.data.{name}")
+        try: importlib.import_module(f"asgml.data.{DATASET_MODULES.get(name, name)}")
         except ModuleNotFoundError: pass
     if name not in DATASETS:
         raise ConfigError(f"dataset = {name!r} is unknown; known datasets: {', '.join(known_datasets())}")
@@ -382,7 +390,7 @@ def resolve_data_root(root: str | None) -> Path:
     "The data root a config means: `root`, `$ASGML_DATA_ROOT`, or `../shared/data` beside the project."
     return Path(root or os.environ.get("ASGML_DATA_ROOT") or project_root().parent / "shared" / "data").expanduser().resolve()
 
-# %% ../nbs/00_core.ipynb #8a3ab648
+# %% ../nbs/00_core.ipynb #cbd4cd1a
 class DictDataset(torch.utils.data.Dataset):
     "Tensors keyed by modality plus `label`, all with the same first dimension."
     def __init__(self, tensors: dict[str, torch.Tensor], labels: torch.Tensor):
@@ -393,8 +401,13 @@ class DictDataset(torch.utils.data.Dataset):
     def __len__(self) -> int: return len(self.labels)
     def __getitem__(self, i: Any) -> dict:
         return {**{k: t[i] for k, t in self.tensors.items()}, "label": self.labels[i]}
+    def batch(self, idx: torch.Tensor, generator: torch.Generator | None = None) -> dict:
+        "The batch at `idx`; a dataset with random per-batch transforms draws them from `generator` (here: none)."
+        return self[idx]
     @property
     def modalities(self) -> list[str]: return list(self.tensors)
+    @property
+    def input_shapes(self) -> dict[str, tuple]: return {k: tuple(t.shape[1:]) for k, t in self.tensors.items()}
     def subset(self, idx: torch.Tensor | np.ndarray) -> "DictDataset":
         "The samples at `idx`, as a new dataset."
         idx = torch.as_tensor(idx, dtype=torch.long)
@@ -411,13 +424,13 @@ class DataBundle:
     @property
     def modalities(self) -> list[str]: return self.train.modalities
     @property
-    def input_shapes(self) -> dict[str, tuple]: return {k: tuple(t.shape[1:]) for k, t in self.train.tensors.items()}
+    def input_shapes(self) -> dict[str, tuple]: return self.train.input_shapes
 
-# %% ../nbs/00_core.ipynb #b1a1a2ee
+# %% ../nbs/00_core.ipynb #a563247d
 def batches(ds: DictDataset, batch_size: int, shuffle: bool = False, generator: torch.Generator | None = None) -> Iterator[dict]:
     "Yield batches of `ds`; shuffled with `generator` when `shuffle`, so the data order follows the seed."
     order = torch.randperm(len(ds), generator=generator) if shuffle else torch.arange(len(ds))
-    for i in range(0, len(ds), batch_size): yield ds[order[i:i + batch_size]]
+    for i in range(0, len(ds), batch_size): yield ds.batch(order[i:i + batch_size], generator)
 
 def stratified_split(labels: np.ndarray, frac: float, seed: int) -> tuple[np.ndarray, np.ndarray]:
     "Split indices into (rest, held-out) with about `frac` of each class held out, seeded."
