@@ -15,9 +15,9 @@ from scipy import stats
 from .experiments import load_runs, runs_root
 
 # %% auto #0
-__all__ = ['ROW_ORDER', 'DISPLAY', 'FIGURES', 'run_groups', 'welch', 'mean_std', 'versus', 'reference', 'ablation_table',
-           'write_fixture_run', 'latex_escape', 'to_latex', 'runs_sentence', 'per_run_csv', 'plot_probe_trajectories',
-           'plot_utilisation_gap', 'epoch_update_ratio', 'plot_update_ratio', 'write_report']
+__all__ = ['ROW_ORDER', 'DISPLAY', 'FIGURES', 'run_groups', 'welch', 'mean_std', 'reference', 'versus', 'ablation_table',
+           'write_fixture_run', 'latex_escape', 'to_latex', 'runs_sentence', 'per_run_csv', 'panels',
+           'plot_probe_trajectories', 'plot_utilisation_gap', 'epoch_update_ratio', 'plot_update_ratio', 'write_report']
 
 # %% ../nbs/08a_report.ipynb #b8eefa33
 ROW_ORDER = ["baseline", "ogm_ge", "cggm", "asgml_frequency", "asgml_staleness", "asgml_adaptive", "ogm_ge+asgml_adaptive"]
@@ -37,7 +37,7 @@ def run_groups(runs: pd.DataFrame) -> pd.DataFrame:
     runs["rank"] = runs.method.map(lambda m: order.get(m, len(order)))
     return runs.sort_values(["rank", "method", "tag", "config", "seed"])
 
-# %% ../nbs/08a_report.ipynb #80f81544
+# %% ../nbs/08a_report.ipynb #6226bd69
 def welch(a: np.ndarray, b: np.ndarray) -> tuple[float, float]:
     "(mean(a) - mean(b) in points, Welch's two-sided p-value); p is NaN with fewer than two values on a side."
     diff = 100 * (np.mean(a) - np.mean(b))
@@ -50,17 +50,17 @@ def mean_std(x: pd.Series, scale: float = 100.0, digits: int = 2) -> str:
     if x.empty: return "–"
     return f"{x.mean():.{digits}f} ± {x.std(ddof=1):.{digits}f}" if len(x) > 1 else f"{x.mean():.{digits}f}"
 
-def versus(x: np.ndarray, ref: np.ndarray | None) -> str:
-    "'+d.dd (p=...)' against a reference group, '–' without one."
-    if ref is None or len(ref) == 0: return "–"
-    d, p = welch(x, ref)
-    return f"{d:+.2f}" + ("" if np.isnan(p) else f" (p={p:.3f})" if p >= 0.001 else " (p<0.001)")
-
-# %% ../nbs/08a_report.ipynb #deb4ef6b
-def reference(runs: pd.DataFrame, method: str) -> np.ndarray | None:
-    "Test accuracies of `method`'s main group (outside a grid, the config with the most seeds): the reference for the significance columns."
+# %% ../nbs/08a_report.ipynb #7544b548
+def reference(runs: pd.DataFrame, method: str) -> str | None:
+    "The group of `method` the significance columns compare against: outside a grid, its config with the most seeds."
     r = runs[(runs.method == method) & (runs.tag == "")]
-    return None if r.empty else r[r.config == r.groupby("config").size().idxmax()].test_acc.to_numpy()
+    return None if r.empty else r[r.config == r.groupby("config").size().idxmax()].group.iloc[0]
+
+def versus(acc: np.ndarray, runs: pd.DataFrame, label: str, ref: str | None) -> str:
+    "'+d.dd (p=...)' of a group's test accuracies against the reference group; '–' without one or against itself."
+    if ref is None or ref == label: return "–"
+    d, p = welch(acc, runs[runs.group == ref].test_acc.to_numpy())
+    return f"{d:+.2f}" + ("" if np.isnan(p) else f" (p={p:.3f})" if p >= 0.001 else " (p<0.001)")
 
 def ablation_table(runs: pd.DataFrame) -> pd.DataFrame:
     "The ablation table of one dataset's runs: one row per method and config, statistics over seeds."
@@ -68,10 +68,11 @@ def ablation_table(runs: pd.DataFrame) -> pd.DataFrame:
     base, ogm = reference(runs, "baseline"), reference(runs, "ogm_ge")
     rows = []
     for label, g in runs.groupby("group", sort=False):
+        acc = g.test_acc.to_numpy()
         rows.append({"method": label, "seeds": len(g), "test acc (%)": mean_std(g.test_acc), "macro-F1 (%)": mean_std(g.test_macro_f1),
                      "utilisation gap (%)": mean_std(g.utilization_gap), "epochs to 90 %": mean_std(g.epochs_to_90pct, 1.0, 1),
-                     "s / epoch": f"{g.sec_per_epoch.mean():.2f}", "vs baseline": versus(g.test_acc.to_numpy(), base),
-                     "vs OGM-GE": versus(g.test_acc.to_numpy(), ogm)})
+                     "s / epoch": f"{g.sec_per_epoch.mean():.2f}", "vs baseline": versus(acc, runs, label, base),
+                     "vs OGM-GE": versus(acc, runs, label, ogm)})
     return pd.DataFrame(rows)
 
 # %% ../nbs/08a_report.ipynb #72bde4ce
@@ -110,12 +111,12 @@ def runs_sentence(runs: pd.DataFrame) -> str:
     return (f"{len(runs)} runs ({runs.method.nunique()} methods, seeds {', '.join(map(str, seeds))}) from commit"
             f"{'s' if len(commits) > 1 else ''} {', '.join(commits) or 'unknown'}.")
 
-# %% ../nbs/08a_report.ipynb #3d9441d4
-def _band(ax, x: np.ndarray, ys: list[np.ndarray], label: str) -> None:
+# %% ../nbs/08a_report.ipynb #7f84f5ed
+def _band(ax, x: np.ndarray, ys: list[np.ndarray], label: str, color=None) -> None:
     n = min(len(y) for y in ys)
     y = np.stack([y[:n] for y in ys])
     m, s = y.mean(0), y.std(0, ddof=1) if len(ys) > 1 else np.zeros(n)
-    line, = ax.plot(x[:n], m, label=label)
+    line, = ax.plot(x[:n], m, label=label, color=color)
     ax.fill_between(x[:n], m - s, m + s, color=line.get_color(), alpha=0.2)
 
 def per_run_csv(runs: pd.DataFrame, name: str) -> dict[str, list[pd.DataFrame]]:
@@ -126,47 +127,52 @@ def per_run_csv(runs: pd.DataFrame, name: str) -> dict[str, list[pd.DataFrame]]:
         if frames: out[label] = frames
     return out
 
-# %% ../nbs/08a_report.ipynb #b2e4d617
+def panels(data: dict[str, list[pd.DataFrame]], x: str, prefix: str, ylabel: str, title: str, transform=None) -> plt.Figure:
+    "One panel per method, one line (mean, band over seeds) per modality column `prefix<m>`."
+    mods = sorted({c[len(prefix):] for fs in data.values() for c in fs[0].columns if c.startswith(prefix)})
+    colors = dict(zip(mods, plt.rcParams["axes.prop_cycle"].by_key()["color"]))
+    ncol = min(len(data), 4); nrow = -(-len(data) // ncol)
+    fig, axes = plt.subplots(nrow, ncol, figsize=(3.3 * ncol, 2.5 * nrow), sharex=True, sharey=True, squeeze=False)
+    for ax, (label, fs) in zip(axes.flat, data.items()):
+        for m in mods:
+            if f"{prefix}{m}" in fs[0]: _band(ax, fs[0][x].to_numpy(), [(transform or (lambda f, m: f[f"{prefix}{m}"].to_numpy()))(f, m) for f in fs], m, colors[m])
+        ax.set_title(label, fontsize=9)
+    for ax in axes.flat[len(data):]: ax.axis("off")
+    for ax in axes[-1]: ax.set_xlabel(x.replace("_", " "))
+    for ax in axes[:, 0]: ax.set_ylabel(ylabel)
+    axes.flat[0].legend(fontsize=8)
+    fig.suptitle(title); fig.tight_layout(); return fig
+
+# %% ../nbs/08a_report.ipynb #fa13908e
 def plot_probe_trajectories(runs: pd.DataFrame, title: str = "") -> plt.Figure | None:
-    "Probe accuracy per modality over training steps, mean and band over seeds, one line per method."
+    "Each modality's probe accuracy over training steps, one panel per method, mean and band over seeds."
     data = per_run_csv(run_groups(runs), "probes.csv")
-    if not data: return None
-    mods = sorted({c.split("/", 1)[1] for fs in data.values() for c in fs[0].columns if c.startswith("probe_acc/")})
-    fig, axes = plt.subplots(1, len(mods), figsize=(4.5 * len(mods), 3.4), sharey=True, squeeze=False)
-    for ax, m in zip(axes[0], mods):
-        for label, fs in data.items(): _band(ax, fs[0].step.to_numpy(), [f[f"probe_acc/{m}"].to_numpy() for f in fs], label)
-        ax.set(title=f"{title} probe accuracy: {m}".strip(), xlabel="training step", ylabel="probe accuracy (validation)")
-    axes[0][-1].legend(fontsize=7, loc="lower right")
-    fig.tight_layout(); return fig
+    return panels(data, "step", "probe_acc/", "probe accuracy (val)", f"{title}: probe accuracy per modality".strip(": ")) if data else None
 
 def plot_utilisation_gap(runs: pd.DataFrame, title: str = "") -> plt.Figure | None:
     "Gap between the best and worst unimodal validation accuracy after each epoch, mean and band over seeds."
     data = per_run_csv(run_groups(runs), "history.csv")
     if not data: return None
-    fig, ax = plt.subplots(figsize=(6, 3.6))
-    for label, fs in data.items():
-        gap = lambda f: f.filter(like="val_unimodal_acc/").max(axis=1).to_numpy() - f.filter(like="val_unimodal_acc/").min(axis=1).to_numpy()
-        _band(ax, fs[0].epoch.to_numpy(), [gap(f) for f in fs], label)
-    ax.set(title=f"{title} utilisation gap".strip(), xlabel="epoch", ylabel="unimodal accuracy gap (validation)")
-    ax.legend(fontsize=7); fig.tight_layout(); return fig
+    fig, ax = plt.subplots(figsize=(7.5, 3.8))
+    ax.set_prop_cycle(color=plt.get_cmap("tab20").colors)
+    gap = lambda f: f.filter(like="val_unimodal_acc/").max(axis=1).to_numpy() - f.filter(like="val_unimodal_acc/").min(axis=1).to_numpy()
+    for label, fs in data.items(): _band(ax, fs[0].epoch.to_numpy(), [gap(f) for f in fs], label)
+    ax.set(title=f"{title}: utilisation gap".strip(": "), xlabel="epoch", ylabel="unimodal accuracy gap (val)")
+    ax.legend(fontsize=7, loc="center left", bbox_to_anchor=(1.01, 0.5)); fig.tight_layout(); return fig
 
-# %% ../nbs/08a_report.ipynb #b3ce7918
+# %% ../nbs/08a_report.ipynb #75316ae0
 def epoch_update_ratio(h: pd.DataFrame, m: str) -> np.ndarray:
     "Per-epoch fraction of steps modality `m` stepped, from the cumulative ratio in `history.csv`."
     cum = h[f"update_ratio/{m}"].to_numpy() * h.epoch.to_numpy()
     return np.diff(np.concatenate([[0.0], cum]))
 
 def plot_update_ratio(runs: pd.DataFrame, title: str = "") -> plt.Figure | None:
-    "Per-epoch update ratio of each modality under the ASGML methods, mean and band over seeds."
+    "Per-epoch update ratio of each modality, one panel per ASGML method, mean and band over seeds."
     runs = run_groups(runs)
     data = per_run_csv(runs[runs.method.str.contains("asgml")], "history.csv")
     if not data: return None
-    fig, ax = plt.subplots(figsize=(6, 3.6))
-    for label, fs in data.items():
-        for m in [c.split("/", 1)[1] for c in fs[0].columns if c.startswith("update_ratio/")]:
-            _band(ax, fs[0].epoch.to_numpy(), [epoch_update_ratio(f, m) for f in fs], f"{label}: {m}")
-    ax.set(title=f"{title} encoder update ratio".strip(), xlabel="epoch", ylabel="fraction of steps updated", ylim=(0, 1.05))
-    ax.legend(fontsize=7); fig.tight_layout(); return fig
+    fig = panels(data, "epoch", "update_ratio/", "fraction of steps updated", f"{title}: encoder update ratio".strip(": "), epoch_update_ratio)
+    fig.axes[0].set_ylim(0, 1.05); return fig
 
 # %% ../nbs/08a_report.ipynb #cb437df5
 FIGURES = {"probe_trajectories": plot_probe_trajectories, "utilisation_gap": plot_utilisation_gap, "update_ratio": plot_update_ratio}
