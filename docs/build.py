@@ -17,7 +17,7 @@ import argparse, hashlib, json, os, posixpath, re, shutil, time
 from concurrent.futures import ProcessPoolExecutor
 from pathlib import Path
 
-import yaml
+import nbformat, yaml
 
 ROOT = Path(__file__).resolve().parents[1]
 DOCS = ROOT / "docs"
@@ -75,7 +75,7 @@ def execute(src: Path, dst: Path, params: dict, key: str) -> float:
 def execution_env() -> None:
     "The environment the kernels inherit: one thread, no network for W&B."
     os.environ.update(OMP_NUM_THREADS="1", MKL_NUM_THREADS="1", WANDB_MODE="offline", WANDB_SILENT="true",
-                      PYTHONWARNINGS="ignore", PYDEVD_DISABLE_FILE_VALIDATION="1")
+                      PYDEVD_DISABLE_FILE_VALIDATION="1")
 
 def execute_all(nbs: Path, workers: int, force: bool = False) -> dict[str, float]:
     "Execute the notebooks of `nbs` whose executed copy is missing or stale; returns seconds per executed notebook."
@@ -88,18 +88,19 @@ def execute_all(nbs: Path, workers: int, force: bool = False) -> dict[str, float
         if force or key_of(dst) != key: jobs[rel] = (src, dst, params, key)
     for p in EXECUTED.rglob("*"):  # a file removed from nbs/ leaves no page behind
         if p.is_file() and not (nbs / p.relative_to(EXECUTED)).exists(): p.unlink()
-    mirror_files(nbs)
+    copy_other_files(nbs, EXECUTED)
+    if jobs: shutil.rmtree(BUILD / "runs", ignore_errors=True)  # runs a notebook makes for the docs start afresh
     with ProcessPoolExecutor(max(1, min(workers, len(jobs) or 1))) as ex:
         futs = {rel: ex.submit(execute, *job) for rel, job in jobs.items()}
         return {rel: f.result() for rel, f in futs.items()}
 
-def mirror_files(nbs: Path) -> None:
-    "Copy the other files of `nbs` (images the notebooks show, ...) beside the executed notebooks."
-    for p in nbs.rglob("*"):
-        rel = p.relative_to(nbs)
+def copy_other_files(src: Path, dst: Path) -> None:
+    "Copy the files of `src` that are not notebooks (images the notebooks show, ...) to the same place under `dst`."
+    for p in src.rglob("*"):
+        rel = p.relative_to(src)
         if p.is_file() and p.suffix != ".ipynb" and not skipped(rel):
-            (EXECUTED / rel).parent.mkdir(parents=True, exist_ok=True)
-            shutil.copy2(p, EXECUTED / rel)
+            (dst / rel).parent.mkdir(parents=True, exist_ok=True)
+            shutil.copy2(p, dst / rel)
 
 # -- 2. nbdev's processors --
 
@@ -123,13 +124,12 @@ TAGS = {("echo", "false"): "remove_input", ("output", "false"): "remove_output",
 API_HEADING = re.compile(r"^#{2,4} (\S+)\s*$", re.M)  # show_doc's heading: the name it documents
 NUMPY_SECTION = re.compile(r"^([A-Z][A-Za-z ]+)\n-{3,}\n(.*?)(?=^[A-Z][A-Za-z ]+\n-{3,}\n|\Z)", re.M | re.S)
 NUMPY_ITEM = re.compile(r"^(\S.*?) : (.*)$")
-
-def source(x) -> str: return x if isinstance(x, str) else "".join(x)
+WIDGETS = "application/vnd.jupyter.widget-state+json"  # the widget state nbdev's exec_show_docs records
 
 def frontmatter(nb: dict) -> dict:
     "The YAML frontmatter nbdev's FrontmatterProc put in the first raw cell (empty if none)."
     c = nb["cells"][0] if nb["cells"] else {}
-    m = FRONTMATTER.match(source(c.get("source", ""))) if c.get("cell_type") == "raw" else None
+    m = FRONTMATTER.match(c.get("source", "")) if c.get("cell_type") == "raw" else None
     return (yaml.safe_load(m.group(1)) or {}) if m else {}
 
 def page_path(rel: Path, fm: dict) -> Path:
@@ -140,7 +140,7 @@ def markdown_outputs(nb: dict):
     "The `text/markdown` data of every output (show_doc's among them), as (output data dict, text)."
     for c in nb["cells"]:
         for o in c.get("outputs", []):
-            if "text/markdown" in o.get("data", {}): yield o["data"], source(o["data"]["text/markdown"])
+            if "text/markdown" in o.get("data", {}): yield o["data"], o["data"]["text/markdown"]
 
 def api_anchors(nb: dict) -> set[str]:
     "The anchors of the API entries show_doc rendered in `nb` (nbdev links to `page.html#name`, lower-cased)."
@@ -149,11 +149,11 @@ def api_anchors(nb: dict) -> set[str]:
 def title_cell(title: str, description: str | None) -> dict:
     "The title and description Quarto renders from the frontmatter, as a markdown cell."
     desc = f'\n\n<div class="nb-description">\n\n{description}\n\n</div>' if description else ""
-    return {"cell_type": "markdown", "id": "docs-title", "metadata": {}, "source": f"# {title}{desc}"}
+    return nbformat.v4.new_markdown_cell(f"# {title}{desc}", id="docs-title")
 
 def cell_options(cell: dict) -> dict:
     "Turn a code cell's Quarto options (`#| echo: false`, ...) into nbconvert tags, dropping the option lines."
-    lines = source(cell["source"]).splitlines()
+    lines = cell["source"].splitlines()
     opts = [m.groups() for l in lines if (m := DIRECTIVE.match(l))]
     cell["metadata"]["tags"] += [TAGS[(k, v.lower())] for k, v in opts if (k, v.lower()) in TAGS]
     cell["source"] = "\n".join(l for l in lines if not DIRECTIVE.match(l))
@@ -182,15 +182,18 @@ def relink(text: str, site: str, page: Path, anchors: dict[str, set]) -> str:
                          if "float:right" in m.group(3) else f'<a href="{m.group(2)}">{m.group(1)}</a>', text)
 
 def stage_notebook(nb: dict, page: Path, title: str, description: str | None, site: str, anchors: dict) -> dict:
-    "A processed notebook as mkdocs-jupyter should render it."
+    "A processed notebook as mkdocs-jupyter should render it (a progress bar's stream shows its last state, as in Jupyter)."
+    from nbconvert.preprocessors import CoalesceStreamsPreprocessor
     cells = nb["cells"][1:] if nb["cells"] and nb["cells"][0]["cell_type"] == "raw" else nb["cells"]
     for i, c in enumerate(cells):  # nbdev's timings break nbformat's schema, and its inserted cells have no id
         c["metadata"], c["id"] = {"tags": list(c["metadata"].get("tags", []))}, c.get("id") or f"docs-{i}"
         if c["cell_type"] == "code": cell_options(c)
-        if c["cell_type"] == "markdown": c["source"] = relink(source(c["source"]), site, page, anchors)
+        if c["cell_type"] == "markdown": c["source"] = relink(c["source"], site, page, anchors)
     nb["cells"] = [title_cell(title, description)] + cells
+    if not (nb["metadata"].get("widgets") or {}).get(WIDGETS, {}).get("state"):  # else mkdocs-jupyter loads widget JS from a CDN
+        nb["metadata"].pop("widgets", None)
     for data, md in markdown_outputs(nb): data["text/markdown"] = relink(numpy_sections(md), site, page, anchors)
-    return nb
+    return CoalesceStreamsPreprocessor().preprocess(nb, {})[0]
 
 def site_url() -> str:
     "The nbdev site's address (`doc_host` + `doc_baseurl`), with a trailing slash."
@@ -198,26 +201,23 @@ def site_url() -> str:
     cfg = get_config()
     return f"{cfg.doc_host}{cfg.doc_baseurl}".rstrip("/") + "/"
 
-def write_json(path: Path, nb: dict) -> None:
+def write_nb(path: Path, nb: nbformat.NotebookNode) -> None:
+    "Write notebook `nb` to `path`."
     path.parent.mkdir(parents=True, exist_ok=True)
-    path.write_text(json.dumps(nb, indent=1, ensure_ascii=False))
+    nbformat.write(nb, path)
 
 def stage(proc: Path, site: str) -> list[tuple[Path, Path, str]]:
     """Stage the processed notebooks of `proc` (and any other files there) into `STAGE` with `docs/assets`, each page
     named as Quarto names it; returns (notebook under nbs/, staged page, title) per notebook."""
     shutil.rmtree(STAGE, ignore_errors=True)
-    nbs = {p.relative_to(proc): json.loads(p.read_text()) for p in proc.rglob("*.ipynb") if not skipped(p.relative_to(proc))}
+    nbs = {p.relative_to(proc): nbformat.read(p, as_version=4) for p in proc.rglob("*.ipynb") if not skipped(p.relative_to(proc))}
     fms = {rel: frontmatter(nb) for rel, nb in nbs.items()}
     html = {rel: page_path(rel, fm) for rel, fm in fms.items()}
     anchors = {html[rel].as_posix(): api_anchors(nb) for rel, nb in nbs.items()}
-    pages = []
-    for rel, nb in nbs.items():
-        title = fms[rel].get("title", rel.stem)
-        write_json(STAGE / html[rel].with_suffix(".ipynb"), stage_notebook(nb, html[rel], title, fms[rel].get("description"), site, anchors))
-        pages.append((rel, html[rel].with_suffix(".ipynb"), title))
-    for p in proc.rglob("*"):  # images and other files the notebooks refer to
-        if p.is_file() and p.suffix != ".ipynb" and not skipped(p.relative_to(proc)):
-            (STAGE / p.relative_to(proc)).parent.mkdir(parents=True, exist_ok=True); shutil.copy2(p, STAGE / p.relative_to(proc))
+    pages = [(rel, html[rel].with_suffix(".ipynb"), fms[rel].get("title", rel.stem)) for rel in nbs]
+    for rel, page, title in pages:
+        write_nb(STAGE / page, stage_notebook(nbs[rel], html[rel], title, fms[rel].get("description"), site, anchors))
+    copy_other_files(proc, STAGE)
     shutil.copytree(DOCS / "assets", STAGE / "assets")
     return pages
 

@@ -10,7 +10,7 @@ Screenshots of the home page and the ASGML page land in `test-output/docs/`.
 import json, os, shutil, subprocess, sys, time
 from pathlib import Path
 import pytest
-from browser import Chromium, check_site, chromium_path, load_page, serve
+from site_check import Chromium, check_site, chromium_path, load_page, serve
 
 ROOT = Path(__file__).resolve().parents[1]
 EXECUTED = Path("_build") / "docs" / "executed"  # docs/build.py's executed notebooks
