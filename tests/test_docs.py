@@ -60,7 +60,7 @@ def site(built) -> Path:
 
 def need_chromium() -> None:
     if chromium_path(): return
-    msg = "chromium is not installed (`make setup` installs Debian's chromium)"
+    msg = "chromium is not installed (`make test` installs Debian's chromium: apt-get install chromium)"
     pytest.fail(msg) if os.environ.get("CI") else pytest.skip(msg)
 
 @pytest.fixture(scope="session")
