@@ -4,8 +4,9 @@ VENV ?= .venv
 BIN  := $(VENV)/bin
 STAMP := $(VENV)/.asgml-installed
 PYTHON ?= python3
+SUDO := $(shell [ "$$(id -u)" = 0 ] || echo sudo)
 
-.PHONY: setup demo test sync-check nbdev-test pytest lab clean-runs paper
+.PHONY: setup demo test sync-check nbdev-test pytest lab clean-runs chromium docs serve-docs paper
 
 setup: $(STAMP)
 
@@ -32,8 +33,21 @@ sync-check: setup
 nbdev-test: setup
 	OMP_NUM_THREADS=1 $(BIN)/nbdev-test --n-workers 2
 
-pytest: setup
+pytest: setup chromium
 	$(BIN)/pytest -q tests
+
+# tests/test_docs.py drives Debian's headless chromium
+chromium:
+	@command -v chromium >/dev/null || { echo "installing Debian chromium (the docs test drives it headless)"; \
+	  $(SUDO) apt-get update -qq && $(SUDO) apt-get install -y -qq chromium; }
+
+# The docs site from the executed notebooks, without Quarto (docs/build.py); `nbdev-docs` still works where Quarto is.
+docs: setup
+	OMP_NUM_THREADS=1 $(BIN)/python docs/build.py
+
+serve-docs: docs
+	@echo "serving _docs/ on http://127.0.0.1:8000/ (Ctrl-C stops)"
+	$(BIN)/python -m http.server 8000 --bind 127.0.0.1 --directory _docs
 
 lab: setup
 	$(BIN)/jupyter lab --notebook-dir nbs $$( [ "$$(id -u)" = 0 ] && echo --allow-root )
@@ -42,6 +56,6 @@ lab: setup
 # Installs Debian's TeX Live on first use (about 230 MB to download, 1 GB on disk).
 paper:
 	@command -v latexmk >/dev/null && command -v pdftoppm >/dev/null || { echo "installing Debian TeX Live and poppler-utils (latexmk, pdflatex, pdftoppm)"; \
-	  $$( [ "$$(id -u)" = 0 ] || echo sudo ) apt-get update -qq && $$( [ "$$(id -u)" = 0 ] || echo sudo ) apt-get install -y -qq \
+	  $(SUDO) apt-get update -qq && $(SUDO) apt-get install -y -qq \
 	    latexmk texlive-latex-recommended texlive-latex-extra texlive-fonts-recommended poppler-utils; }
 	cd paper && latexmk -pdf -interaction=nonstopmode -halt-on-error main.tex
