@@ -2,14 +2,14 @@
 
 The same set-up as `asgml_speed.py` (two ResNet-18 encoders on random inputs, the same batches for every method,
 methods interleaved over repeats, the median taken); probes off except where a method needs them. G-Blend's training
-steps are timed with its weights already set; its one-off estimate (each task trained alone for `estimate_epochs`
+steps are timed with its weights already set (methods in a shuffled order per repeat); its one-off estimate (each task trained alone for `estimate_epochs`
 epochs) is timed separately and reported in epochs of baseline training. Writes
 benchmarks/results/methods_speed-<shapes>-<device>.json and prints ratios to the baseline measured in the same run.
 
     python benchmarks/methods_speed.py                  # CPU: reduced inputs (audio 1x32x32, frame 3x32x32)
     python benchmarks/methods_speed.py --cremad-shapes  # CREMA-D shapes, for a GPU
 """
-import argparse, json, platform, statistics, time
+import argparse, json, platform, random, statistics, time
 from pathlib import Path
 import torch
 import asgml.train as T
@@ -38,8 +38,8 @@ def main() -> None:
     trainers["gblend"].method.weights = {t: 1 / 3 for t in trainers["gblend"].method.tasks}
     for tr in trainers.values(): time_steps(tr, batches[:2])                  # warm-up
     times = {m: [] for m in METHODS}
-    for _ in range(args.repeats):
-        for m in METHODS: times[m].append(time_steps(trainers[m], batches))
+    for r in range(args.repeats):   # a fresh method order per repeat spreads any drift in machine load over all methods
+        for m in random.Random(r).sample(METHODS, len(METHODS)): times[m].append(time_steps(trainers[m], batches))
     sec = {m: statistics.median(t) / len(batches) for m, t in times.items()}
     est = gblend_estimate_sec(data, args)
     res = {"git_commit": T.git_commit(), "torch": torch.__version__, "args": vars(args), "device": str(get_device(args.device)),
