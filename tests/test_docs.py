@@ -73,8 +73,8 @@ def report(site, browser):
     with serve(site) as base: yield base, check_site(browser, base)
 
 def title(nb: dict) -> str:
-    "A notebook's title: its first markdown cell's `# heading`."
-    return next("".join(c["source"]) for c in nb["cells"] if c["cell_type"] == "markdown").splitlines()[0].lstrip("# ").strip()
+    "A notebook's title as the page shows it: its first markdown cell's `# heading`, without Markdown code marks."
+    return next("".join(c["source"]) for c in nb["cells"] if c["cell_type"] == "markdown").splitlines()[0].lstrip("# ").strip().replace("`", "")
 
 def notebook_titles() -> dict[str, str]:
     "Each notebook's title, by path under nbs/."
