@@ -32,7 +32,7 @@ def run_dir(dataset: str, method: str, seed: int, root: Path | None = None, tag:
     "Where one run's notebook and record live: `<root>/<dataset>/<method>[/<tag>]/seed<k>`."
     return (root or runs_root()) / dataset / method / tag / f"seed{seed}"
 
-# %% ../nbs/08_experiments.ipynb #66026c61
+# %% ../nbs/08_experiments.ipynb #0c38ecc3
 def execute_run(dataset: str, method: str = "baseline", seed: int = 0, overrides: list[str] = (), root: Path | None = None,
                 progress: bool = False, tag: str = "") -> Path:
     """Execute the template for one run with papermill; returns the run folder.
@@ -40,7 +40,7 @@ def execute_run(dataset: str, method: str = "baseline", seed: int = 0, overrides
     The executed notebook is `run.ipynb` inside the run folder; a finished run of the same config is not retrained.
     """
     import papermill as pm
-    out = run_dir(dataset, method, seed, root, tag)
+    out = run_dir(dataset, method, seed, root, tag).resolve()   # absolute: the kernel runs in the template's folder
     out.mkdir(parents=True, exist_ok=True)
     pm.execute_notebook(str(template_path()), str(out / "run.ipynb"), kernel_name="python3", cwd=str(template_path().parent),
                         parameters=dict(dataset=dataset, method=method, seed=seed, overrides=list(overrides), out_dir=str(out)),
