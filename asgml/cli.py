@@ -83,7 +83,7 @@ def cmd_report(a: argparse.Namespace) -> None:
     for ds, t in write_report(a.runs, out, a.datasets).items(): print(f"\n{ds}\n{t.to_markdown(index=False)}")
     print(f"\ntables in {out / 'tables'}, figures in {out / 'figures'}")
 
-# %% ../nbs/09_cli.ipynb #8d10217f
+# %% ../nbs/09_cli.ipynb #a617a353
 DEMO_METHODS = ["baseline", "ogm_ge", "asgml_adaptive", "ogm_ge+asgml_adaptive"]
 DEMO_OVERRIDES = {"avdigits": ["train.epochs=8"]}
 
@@ -108,7 +108,7 @@ def _demo_parser(sub) -> None:
 
 def cmd_demo(a: argparse.Namespace) -> None:
     "Run the comparison through papermill, then print the table and write the report."
-    t0, specs = time.time(), []
+    t0, specs, a.runs = time.time(), [], a.runs.resolve()
     for ds in available_datasets(a.datasets): specs += sweep_specs([ds], a.methods, a.seeds, [*DEMO_OVERRIDES.get(ds, []), *a.overrides])
     print(f"{len(specs)} runs, {a.workers} at a time, into {a.runs.resolve()}", flush=True)
     res = run_sweep(specs, a.runs, "local", a.workers)

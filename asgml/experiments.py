@@ -103,7 +103,7 @@ def sweep_specs(datasets: list[str], methods: list[str], seeds: list[int], overr
     for sp in {(sp.dataset, sp.method, tuple(sp.overrides)): sp for sp in specs}.values(): load_config(sp.dataset, sp.overrides, method=sp.method, seed=sp.seed)
     return specs
 
-# %% ../nbs/08_experiments.ipynb #ec811a9b
+# %% ../nbs/08_experiments.ipynb #dce28145
 def run_local(specs: list[RunSpec], root: Path, workers: int = 1, progress: bool = True) -> list[dict]:
     "Execute `specs` with `workers` parallel papermill runs; returns one result per spec."
     os.environ.setdefault("OMP_NUM_THREADS", str(max(1, (os.cpu_count() or 1) // workers)))
@@ -126,7 +126,7 @@ def run_slurm(specs: list[RunSpec], root: Path, partition: str | None = None, gp
 
 def run_sweep(specs: list[RunSpec], root: Path | None = None, executor: str = "local", workers: int = 1, **slurm) -> pd.DataFrame:
     "Run the specs that are not done (retrying failed ones); one row per spec with its status."
-    root = Path(root or runs_root())
+    root = Path(root or runs_root()).resolve()   # before any run: papermill changes the process's working directory while it executes
     todo = [s for s in specs if run_status(s.folder(root)) != "done"]
     res = run_local(todo, root, workers) if executor == "local" else run_slurm(todo, root, **slurm)
     done = [{"folder": str(s.folder(root)), "status": "skipped"} for s in specs if s not in todo]

@@ -50,13 +50,13 @@ def test_submitit_local_executor_runs_two(tmp_path):
 
 def test_sweep_cli_expands_grid(tmp_path):
     grid = tmp_path / "grid.yaml"; grid.write_text(yaml.safe_dump({"k_ratio": [2, 3]}))
-    args = ["sweep", "--datasets", "synthetic", "--methods", "asgml_frequency", "--seeds", "0", "--grid", str(grid), "--runs", "runs", "--workers", "2"]
+    args = ["sweep", "--datasets", "synthetic", "--methods", "asgml_frequency", "--seeds", "0", "1", "--grid", str(grid), "--runs", "runs", "--workers", "2"]
     r = subprocess.run([ASGML, *args, *sum((["--set", o] for o in FAST), [])], cwd=tmp_path, capture_output=True, text=True, timeout=600)  # a relative --runs
     assert r.returncode == 0, r.stderr
     folders = sorted(p.parent.parent.name for p in (tmp_path / "runs").rglob("metrics.json"))
-    assert folders == ["asgml.k_ratio=2", "asgml.k_ratio=3"]
+    assert folders == ["asgml.k_ratio=2", "asgml.k_ratio=2", "asgml.k_ratio=3", "asgml.k_ratio=3"]   # all four in the relative store
     assert yaml.safe_load(next((tmp_path / "runs").rglob("asgml.k_ratio=3/seed0/config.yaml")).read_text())["asgml"]["k_ratio"] == 3
-    assert "2 runs in" in r.stdout and "2 ran" in r.stdout
+    assert "4 runs in" in r.stdout and "4 ran" in r.stdout
 
 def test_sweep_cli_refuses_bad_grid_before_running(tmp_path):
     grid = tmp_path / "grid.yaml"; grid.write_text(yaml.safe_dump({"k_ration": [2]}))
