@@ -15,12 +15,17 @@ from .report import ablation_table, write_report
 from .train import known_methods, run
 
 # %% auto #0
-__all__ = ['BASELINES', 'ASGML_MODES', 'DEMO_METHODS', 'DEMO_OVERRIDES', 'cmd_train', 'cmd_sweep', 'cmd_report',
+__all__ = ['BASELINES', 'ASGML_MODES', 'DEMO_METHODS', 'DEMO_OVERRIDES', 'HelpFormatter', 'cmd_train', 'cmd_sweep', 'cmd_report',
            'available_datasets', 'cmd_demo', 'parse_params', 'cmd_prepare', 'parser', 'main']
 
-# %% ../nbs/09_cli.ipynb #96b75b18
+# %% ../nbs/09_cli.ipynb #dd5f8347
+class HelpFormatter(argparse.ArgumentDefaultsHelpFormatter):
+    "Shows each option's default, unless its help text already says what the default is."
+    def _get_help_string(self, action: argparse.Action) -> str:
+        return action.help if "default" in (action.help or "") else super()._get_help_string(action)
+
 def _train_parser(sub) -> None:
-    p = sub.add_parser("train", help="train one configuration and write its record", formatter_class=argparse.ArgumentDefaultsHelpFormatter)
+    p = sub.add_parser("train", help="train one configuration and write its record", formatter_class=HelpFormatter)
     p.add_argument("--config", required=True, help="a shipped dataset config (synthetic, avdigits, ...) or a YAML file")
     p.add_argument("--method", default=None, help=f"training method, one of {', '.join(known_methods())}; compose with + (default: the config's, else baseline)")
     p.add_argument("--no-asgml", action="store_true", help="same as --method baseline")
@@ -37,12 +42,12 @@ def cmd_train(a: argparse.Namespace) -> None:
     print(f"test_acc {m['test_acc']:.4f}  macro_f1 {m['test_macro_f1']:.4f}  best_val_acc {m['best_val_acc']:.4f} (epoch {m['best_epoch']})  "
           f"unimodal {', '.join(f'{k} {v:.4f}' for k, v in m['unimodal_test_acc'].items())}\nrecord in {out}")
 
-# %% ../nbs/09_cli.ipynb #58533da2
+# %% ../nbs/09_cli.ipynb #d68c1af0
 BASELINES = ["baseline", "ogm_ge", "mmpareto", "cggm", "gradnorm", "pcgrad", "dwa", "gblend", "miles", "inforeg", "opm"]
 ASGML_MODES = ["asgml_frequency", "asgml_staleness", "asgml_adaptive", "ogm_ge+asgml_adaptive"]
 
 def _sweep_parser(sub) -> None:
-    p = sub.add_parser("sweep", help="run dataset x method x seed (x grid) through papermill; skips finished runs", formatter_class=argparse.ArgumentDefaultsHelpFormatter)
+    p = sub.add_parser("sweep", help="run dataset x method x seed (x grid) through papermill; skips finished runs", formatter_class=HelpFormatter)
     p.add_argument("--datasets", nargs="+", default=["synthetic", "avdigits"], help="datasets (those without data are skipped)")
     p.add_argument("--methods", nargs="+", default=BASELINES + ASGML_MODES, help="methods; compose with +")
     p.add_argument("--seeds", nargs="+", type=int, default=[0, 1, 2, 3, 4])
@@ -69,9 +74,9 @@ def cmd_sweep(a: argparse.Namespace) -> None:
     for r in failed.itertuples(): print(f"failed: {r.folder}/error.json: {r.error}")
     if len(failed): sys.exit(1)
 
-# %% ../nbs/09_cli.ipynb #e37d1576
+# %% ../nbs/09_cli.ipynb #03824705
 def _report_parser(sub) -> None:
-    p = sub.add_parser("report", help="ablation tables (Markdown, LaTeX) and figures from the run store into paper/", formatter_class=argparse.ArgumentDefaultsHelpFormatter)
+    p = sub.add_parser("report", help="ablation tables (Markdown, LaTeX) and figures from the run store into paper/", formatter_class=HelpFormatter)
     p.add_argument("--runs", type=Path, default=None, help="run store folder (default: papermill_runs/ of the checkout)")
     p.add_argument("--out", type=Path, default=None, help="paper folder receiving tables/ and figures/ (default: paper/ beside the run store)")
     p.add_argument("--datasets", nargs="+", default=None, help="only these datasets (default: all in the run store)")
@@ -83,7 +88,7 @@ def cmd_report(a: argparse.Namespace) -> None:
     for ds, t in write_report(a.runs, out, a.datasets).items(): print(f"\n{ds}\n{t.to_markdown(index=False)}")
     print(f"\ntables in {out / 'tables'}, figures in {out / 'figures'}")
 
-# %% ../nbs/09_cli.ipynb #a617a353
+# %% ../nbs/09_cli.ipynb #431ee0ba
 DEMO_METHODS = ["baseline", "ogm_ge", "asgml_adaptive", "ogm_ge+asgml_adaptive"]
 DEMO_OVERRIDES = {"avdigits": ["train.epochs=8"]}
 
@@ -97,7 +102,7 @@ def available_datasets(names: list[str]) -> list[str]:
     return ok
 
 def _demo_parser(sub) -> None:
-    p = sub.add_parser("demo", help="the main job: 4 methods x 3 seeds via papermill, then a table and a figure", formatter_class=argparse.ArgumentDefaultsHelpFormatter)
+    p = sub.add_parser("demo", help="the main job: 4 methods x 3 seeds via papermill, then a table and a figure", formatter_class=HelpFormatter)
     p.add_argument("--datasets", nargs="+", default=["synthetic", "avdigits"], help="datasets (those without data are skipped)")
     p.add_argument("--methods", nargs="+", default=DEMO_METHODS)
     p.add_argument("--seeds", nargs="+", type=int, default=[0, 1, 2])
@@ -120,9 +125,9 @@ def cmd_demo(a: argparse.Namespace) -> None:
           f"(e.g. {a.runs / 'report' / 'figures' / 'synthetic_probe_trajectories.png'}) in {a.runs / 'report'}")
     if (res.status == "failed").any(): sys.exit(1)
 
-# %% ../nbs/09_cli.ipynb #80c659f5
+# %% ../nbs/09_cli.ipynb #448d0409
 def _prepare_parser(sub) -> None:
-    p = sub.add_parser("prepare", help="decode a dataset's raw files once into a cache (resumable)", formatter_class=argparse.ArgumentDefaultsHelpFormatter)
+    p = sub.add_parser("prepare", help="decode a dataset's raw files once into a cache (resumable)", formatter_class=HelpFormatter)
     p.add_argument("dataset", help="the dataset to prepare (cremad, ave, ks, mosei, mosi, chsims)")
     p.add_argument("--root", required=True, help="the raw data: the dataset's folder (or the feature pickle for mosei/mosi/chsims)")
     p.add_argument("--out", required=True, help="the cache folder to write (point data.cache at it)")
