@@ -288,7 +288,7 @@ class DWA(Method):
     def state_dict(self) -> dict: return {"history": self.history, "weights": self.weights, "sums": self.sums, "n": self.n}
     def load_state_dict(self, s: dict) -> None: self.history, self.weights, self.sums, self.n = s["history"], s["weights"], s["sums"], s["n"]
 
-# %% ../nbs/07a_methods.ipynb #cfe3328d
+# %% ../nbs/07a_methods.ipynb #0b126f98
 def gblend_weights(before: dict[str, tuple[float, float]], after: dict[str, tuple[float, float]]) -> dict[str, float]:
     """G-Blend's task weights from (train loss, validation loss) per task before and after n epochs of training alone.
 
@@ -309,7 +309,8 @@ def mean_task_losses(trainer: Trainer, ds) -> dict[str, float]:
     model.eval()
     for b in batches(ds, trainer.cfg.train.batch_size):
         b = to_device(b, trainer.device)
-        for t, l in task_losses(model(b), b["label"], model(b).heads).items(): sums[t] = sums.get(t, 0.0) + l.item() * len(b["label"])
+        out = model(b)
+        for t, l in task_losses(out, b["label"], out.heads).items(): sums[t] = sums.get(t, 0.0) + l.item() * len(b["label"])
     model.train()
     return {t: v / len(ds) for t, v in sums.items()}
 
@@ -396,7 +397,7 @@ def in_prime_window(trace: float, previous: float | None, threshold: float) -> b
     "Whether the relative change of the Fisher trace exceeds `threshold` (True when there is no previous epoch)."
     return previous is None or abs(trace - previous) / max(previous, 1e-12) > threshold
 
-# %% ../nbs/07a_methods.ipynb #0ef8abf4
+# %% ../nbs/07a_methods.ipynb #a903bdcb
 @register_method("inforeg")
 class InfoReg(Method):
     "InfoReg: a proximal term on dominant encoders during their prime learning window."
@@ -412,7 +413,8 @@ class InfoReg(Method):
         return loss
     def after_backward(self, step: int) -> None:
         for m, e in self.trainer.model.encoders.items():
-            self.fisher[m] += sum(p.grad.pow(2).sum().item() for p in e.parameters() if p.grad is not None)
+            sq = [p.grad.pow(2).sum() for p in e.parameters() if p.grad is not None]
+            if sq: self.fisher[m] += torch.stack(sq).sum().item()   # one device sync per encoder, not per tensor
         for m, s in batch_scores(self.trainer.last_out.unimodal, self.trainer.last_out_labels).items(): self.score[m] += s
         self.n += 1
     def on_epoch_end(self, epoch: int, record: dict) -> None:
