@@ -16,7 +16,8 @@ from .experiments import load_runs, runs_root
 # %% auto #0
 __all__ = ['ROW_ORDER', 'DISPLAY', 'FIGURES', 'run_groups', 'welch', 'mean_std', 'reference', 'versus', 'ablation_table',
            'write_fixture_run', 'latex_escape', 'to_latex', 'runs_sentence', 'per_run_csv', 'panels',
-           'plot_probe_trajectories', 'plot_utilisation_gap', 'epoch_update_ratio', 'plot_update_ratio', 'write_report']
+           'plot_probe_trajectories', 'plot_utilisation_gap', 'epoch_update_ratio', 'plot_update_ratio', 'save_figure',
+           'write_report']
 
 # %% ../nbs/08a_report.ipynb #b8eefa33
 ROW_ORDER = ["baseline", "ogm_ge", "cggm", "asgml_frequency", "asgml_staleness", "asgml_adaptive", "ogm_ge+asgml_adaptive"]
@@ -176,6 +177,11 @@ def plot_update_ratio(runs: pd.DataFrame, title: str = "") -> plt.Figure | None:
 # %% ../nbs/08a_report.ipynb #cb437df5
 FIGURES = {"probe_trajectories": plot_probe_trajectories, "utilisation_gap": plot_utilisation_gap, "update_ratio": plot_update_ratio}
 
+def save_figure(fig: plt.Figure, stem: Path) -> None:
+    "Save `fig` as `stem`.pdf and `stem`.png; the PDF carries no creation date, so an unchanged figure rewrites byte for byte."
+    fig.savefig(stem.with_suffix(".pdf"), dpi=130, metadata={"CreationDate": None})
+    fig.savefig(stem.with_suffix(".png"), dpi=130)
+
 def write_report(root: Path | None = None, out: Path | None = None, datasets: list[str] | None = None) -> dict[str, pd.DataFrame]:
     """Write the tables and figures of every dataset in the run store; returns the tables.
 
@@ -199,6 +205,6 @@ def write_report(root: Path | None = None, out: Path | None = None, datasets: li
         for name, plot in FIGURES.items():
             fig = plot(r, ds)
             if fig is None: continue
-            for ext in ("pdf", "png"): fig.savefig(out / "figures" / f"{ds}_{name}.{ext}", dpi=130)
+            save_figure(fig, out / "figures" / f"{ds}_{name}")
             plt.close(fig)
     return tables
