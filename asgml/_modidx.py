@@ -534,4 +534,5 @@ d = { 'settings': { 'branch': 'main',
                              'asgml.train.set_rng_state': ('train.html#set_rng_state', 'asgml/train.py'),
                              'asgml.train.start_logger': ('train.html#start_logger', 'asgml/train.py'),
                              'asgml.train.to_device': ('train.html#to_device', 'asgml/train.py'),
+                             'asgml.train.wandb_run_id': ('train.html#wandb_run_id', 'asgml/train.py'),
                              'asgml.train.write_history': ('train.html#write_history', 'asgml/train.py')}}}

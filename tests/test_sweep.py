@@ -26,8 +26,9 @@ def test_skip_done_retry_failed_and_isolate(tmp_path):
 
 def _train(out: Path) -> subprocess.Popen:
     args = ["train", "--config", "synthetic", "--seed", "3", "--out", str(out), "--set", "data.n_train=20000", "--set", "data.n_val=200",
-            "--set", "data.n_test=200", "--set", "train.epochs=4", "--set", "log.wandb=false", "--set", "log.progress=false"]
-    return subprocess.Popen([ASGML, *args], cwd=ROOT, stdout=subprocess.PIPE, stderr=subprocess.PIPE, env={**os.environ, "OMP_NUM_THREADS": "1"})
+            "--set", "data.n_test=200", "--set", "train.epochs=4", "--set", "log.progress=false"]
+    env = {**os.environ, "OMP_NUM_THREADS": "1", "WANDB_MODE": "offline"}
+    return subprocess.Popen([ASGML, *args], cwd=ROOT, stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True, env=env)
 
 def test_sigkill_mid_run_resumes_to_identical_metrics(tmp_path):
     straight, killed = tmp_path / "straight", tmp_path / "killed"
@@ -37,10 +38,14 @@ def test_sigkill_mid_run_resumes_to_identical_metrics(tmp_path):
     time.sleep(0.3)                                                           # well into the next epoch
     p.send_signal(signal.SIGKILL); p.wait()
     assert not (killed / "metrics.json").exists(), "the run finished before it could be killed"
-    assert _train(killed).wait(timeout=600) == 0
+    resumed = _train(killed)
+    assert resumed.wait(timeout=600) == 0
+    assert "resuming" in resumed.stdout.read()
     a, b = (json.loads((d / "metrics.json").read_text()) for d in (straight, killed))
     for k in ("sec_per_epoch", "environment", "git_commit"): a.pop(k); b.pop(k)
     assert a == b
+    wandb_runs = sorted(p.name for p in (killed / "wandb").glob("offline-run-*"))   # one W&B run, continued: two folders, one id
+    assert len(wandb_runs) == 2 and len({n.rsplit("-", 1)[1] for n in wandb_runs}) == 1, wandb_runs
 
 def test_submitit_local_executor_runs_two(tmp_path):
     specs = sweep_specs(["synthetic"], ["baseline", "ogm_ge"], [0], FAST)
