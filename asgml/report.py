@@ -15,9 +15,9 @@ from .experiments import load_runs, runs_root
 
 # %% auto #0
 __all__ = ['ROW_ORDER', 'DISPLAY', 'FIGURES', 'run_groups', 'welch', 'mean_std', 'reference', 'versus', 'ablation_table',
-           'write_fixture_run', 'latex_escape', 'to_latex', 'runs_sentence', 'per_run_csv', 'panels',
-           'plot_probe_trajectories', 'plot_utilisation_gap', 'epoch_update_ratio', 'plot_update_ratio', 'save_figure',
-           'write_report']
+           'write_fixture_run', 'latex_escape', 'to_latex', 'runs_sentence', 'per_run_csv', 'panel_grid', 'panels',
+           'plot_probe_trajectories', 'unimodal_gap', 'plot_utilisation_gap', 'epoch_update_ratio', 'plot_update_ratio',
+           'save_figure', 'write_report']
 
 # %% ../nbs/08a_report.ipynb #b8eefa33
 ROW_ORDER = ["baseline", "ogm_ge", "cggm", "asgml_frequency", "asgml_staleness", "asgml_adaptive", "ogm_ge+asgml_adaptive"]
@@ -111,7 +111,7 @@ def runs_sentence(runs: pd.DataFrame) -> str:
     return (f"{len(runs)} runs ({runs.method.nunique()} methods, seeds {', '.join(map(str, seeds))}) from commit"
             f"{'s' if len(commits) > 1 else ''} {', '.join(commits) or 'unknown'}.")
 
-# %% ../nbs/08a_report.ipynb #7f84f5ed
+# %% ../nbs/08a_report.ipynb #08cae00c
 def _band(ax, x: np.ndarray, ys: list[np.ndarray], label: str, color=None) -> None:
     n = min(len(y) for y in ys)
     y = np.stack([y[:n] for y in ys])
@@ -127,38 +127,50 @@ def per_run_csv(runs: pd.DataFrame, name: str) -> dict[str, list[pd.DataFrame]]:
         if frames: out[label] = frames
     return out
 
+def panel_grid(n: int, xlabel: str, ylabel: str, title: str) -> tuple[plt.Figure, list[plt.Axes]]:
+    "`n` labelled panels sharing their axes, up to 4 a row; the lowest panel of each column carries the x axis."
+    ncol = min(n, 4); nrow = -(-n // ncol)
+    fig, grid = plt.subplots(nrow, ncol, figsize=(3.3 * ncol, 2.5 * nrow), sharex=True, sharey=True, squeeze=False)
+    for ax in grid.flat[n:]: ax.axis("off")
+    for ax in grid.flat[n - ncol:n]: ax.xaxis.set_tick_params(labelbottom=True); ax.set_xlabel(xlabel)
+    for ax in grid[:, 0]: ax.set_ylabel(ylabel)
+    fig.suptitle(title); return fig, list(grid.flat[:n])
+
 def panels(data: dict[str, list[pd.DataFrame]], x: str, prefix: str, ylabel: str, title: str, transform=None) -> plt.Figure:
     "One panel per method, one line (mean, band over seeds) per modality column `prefix<m>`."
     mods = sorted({c[len(prefix):] for fs in data.values() for c in fs[0].columns if c.startswith(prefix)})
     colors = dict(zip(mods, plt.rcParams["axes.prop_cycle"].by_key()["color"]))
-    ncol = min(len(data), 4); nrow = -(-len(data) // ncol)
-    fig, axes = plt.subplots(nrow, ncol, figsize=(3.3 * ncol, 2.5 * nrow), sharex=True, sharey=True, squeeze=False)
-    for ax, (label, fs) in zip(axes.flat, data.items()):
+    fig, axes = panel_grid(len(data), x.replace("_", " "), ylabel, title)
+    for ax, (label, fs) in zip(axes, data.items()):
         for m in mods:
             if f"{prefix}{m}" in fs[0]: _band(ax, fs[0][x].to_numpy(), [(transform or (lambda f, m: f[f"{prefix}{m}"].to_numpy()))(f, m) for f in fs], m, colors[m])
         ax.set_title(label, fontsize=9)
-    for ax in axes.flat[len(data):]: ax.axis("off")
-    for ax in axes[-1]: ax.set_xlabel(x.replace("_", " "))
-    for ax in axes[:, 0]: ax.set_ylabel(ylabel)
-    axes.flat[0].legend(fontsize=8)
-    fig.suptitle(title); fig.tight_layout(); return fig
+    axes[0].legend(fontsize=8); fig.tight_layout(); return fig
 
-# %% ../nbs/08a_report.ipynb #fa13908e
+# %% ../nbs/08a_report.ipynb #199257d8
 def plot_probe_trajectories(runs: pd.DataFrame, title: str = "") -> plt.Figure | None:
     "Each modality's probe accuracy over training steps, one panel per method, mean and band over seeds."
     data = per_run_csv(run_groups(runs), "probes.csv")
     return panels(data, "step", "probe_acc/", "probe accuracy (val)", f"{title}: probe accuracy per modality".strip(": ")) if data else None
 
+def unimodal_gap(h: pd.DataFrame) -> np.ndarray:
+    "Best minus worst unimodal validation accuracy after each epoch of a `history.csv`."
+    acc = h.filter(like="val_unimodal_acc/")
+    return (acc.max(axis=1) - acc.min(axis=1)).to_numpy()
+
 def plot_utilisation_gap(runs: pd.DataFrame, title: str = "") -> plt.Figure | None:
-    "Gap between the best and worst unimodal validation accuracy after each epoch, mean and band over seeds."
-    data = per_run_csv(run_groups(runs), "history.csv")
+    "The utilisation gap after each epoch, one panel per method against the baseline (grey), mean and band over seeds."
+    runs = run_groups(runs)
+    data = per_run_csv(runs, "history.csv")
     if not data: return None
-    fig, ax = plt.subplots(figsize=(7.5, 3.8))
-    ax.set_prop_cycle(color=plt.get_cmap("tab20").colors)
-    gap = lambda f: f.filter(like="val_unimodal_acc/").max(axis=1).to_numpy() - f.filter(like="val_unimodal_acc/").min(axis=1).to_numpy()
-    for label, fs in data.items(): _band(ax, fs[0].epoch.to_numpy(), [gap(f) for f in fs], label)
-    ax.set(title=f"{title}: utilisation gap".strip(": "), xlabel="epoch", ylabel="unimodal accuracy gap (val)")
-    ax.legend(fontsize=7, loc="center left", bbox_to_anchor=(1.01, 0.5)); fig.tight_layout(); return fig
+    base = reference(runs, "baseline")
+    shown = [g for g in data if g != base] or list(data)
+    fig, axes = panel_grid(len(shown), "epoch", "unimodal accuracy gap (val)", f"{title}: utilisation gap".strip(": "))
+    band = lambda ax, g, name, color: _band(ax, data[g][0].epoch.to_numpy(), [unimodal_gap(f) for f in data[g]], name, color)
+    for ax, label in zip(axes, shown):
+        if base in data and label != base: band(ax, base, base, "0.55")
+        band(ax, label, "the panel's method", "C3"); ax.set_title(label, fontsize=9)
+    axes[0].legend(fontsize=8); fig.tight_layout(); return fig
 
 # %% ../nbs/08a_report.ipynb #75316ae0
 def epoch_update_ratio(h: pd.DataFrame, m: str) -> np.ndarray:
