@@ -14,7 +14,7 @@ from scipy import stats
 from .experiments import load_runs, runs_root
 
 # %% auto #0
-__all__ = ['ROW_ORDER', 'DISPLAY', 'FIGURES', 'run_groups', 'welch', 'mean_std', 'reference', 'versus', 'ablation_table',
+__all__ = ['ROW_ORDER', 'DISPLAY', 'FIGURES', 'run_groups', 'welch', 'mean_std', 'holm', 'reference', 'versus', 'ablation_table',
            'write_fixture_run', 'latex_escape', 'to_latex', 'runs_sentence', 'per_run_csv', 'panel_grid', 'panels',
            'plot_probe_trajectories', 'unimodal_gap', 'plot_utilisation_gap', 'epoch_update_ratio', 'plot_update_ratio',
            'save_figure', 'write_report']
@@ -37,7 +37,7 @@ def run_groups(runs: pd.DataFrame) -> pd.DataFrame:
     runs["rank"] = runs.method.map(lambda m: order.get(m, len(order)))
     return runs.sort_values(["rank", "method", "tag", "config", "seed"])
 
-# %% ../nbs/08a_report.ipynb #6226bd69
+# %% ../nbs/08a_report.ipynb #6a4a290a
 def welch(a: np.ndarray, b: np.ndarray) -> tuple[float, float]:
     "(mean(a) - mean(b) in points, Welch's two-sided p-value); p is NaN with fewer than two values on a side."
     diff = 100 * (np.mean(a) - np.mean(b))
@@ -50,30 +50,35 @@ def mean_std(x: pd.Series, scale: float = 100.0, digits: int = 2) -> str:
     if x.empty: return "–"
     return f"{x.mean():.{digits}f} ± {x.std(ddof=1):.{digits}f}" if len(x) > 1 else f"{x.mean():.{digits}f}"
 
-# %% ../nbs/08a_report.ipynb #7544b548
+def holm(p: np.ndarray) -> np.ndarray:
+    "Holm-Bonferroni adjusted p-values of one family of comparisons; NaN (no test) stays NaN and does not count."
+    p = np.asarray(p, float); ok = np.flatnonzero(~np.isnan(p)); order = ok[np.argsort(p[ok])]
+    out = np.full_like(p, np.nan)
+    out[order] = np.minimum(np.maximum.accumulate((len(ok) - np.arange(len(ok))) * p[order]), 1.0)
+    return out
+
+# %% ../nbs/08a_report.ipynb #28ed4e7f
 def reference(runs: pd.DataFrame, method: str) -> str | None:
     "The group of `method` the significance columns compare against: outside a grid, its config with the most seeds."
     r = runs[(runs.method == method) & (runs.tag == "")]
     return None if r.empty else r[r.config == r.groupby("config").size().idxmax()].group.iloc[0]
 
-def versus(acc: np.ndarray, runs: pd.DataFrame, label: str, ref: str | None) -> str:
-    "'+d.dd (p=...)' of a group's test accuracies against the reference group; '–' without one or against itself."
-    if ref is None or ref == label: return "–"
-    d, p = welch(acc, runs[runs.group == ref].test_acc.to_numpy())
-    return f"{d:+.2f}" + ("" if np.isnan(p) else f" (p={p:.3f})" if p >= 0.001 else " (p<0.001)")
+def versus(runs: pd.DataFrame, ref: str | None) -> list[str]:
+    "Per group, '+d.dd (p=...)' of its test accuracies against the reference group, '*' where Holm's correction keeps p < 0.05."
+    groups = [(label, g.test_acc.to_numpy()) for label, g in runs.groupby("group", sort=False)]
+    ref_acc = runs[runs.group == ref].test_acc.to_numpy()
+    tests = [(np.nan, np.nan) if ref is None or label == ref else welch(acc, ref_acc) for label, acc in groups]
+    fmt = lambda d, p, h: "–" if np.isnan(d) else f"{d:+.2f}" + ("" if np.isnan(p) else f" (p={p:.3f})" if p >= 0.001 else " (p<0.001)") + ("*" if h < 0.05 else "")
+    return [fmt(d, p, h) for (d, p), h in zip(tests, holm(np.array([p for _, p in tests])))]
 
 def ablation_table(runs: pd.DataFrame) -> pd.DataFrame:
     "The ablation table of one dataset's runs: one row per method and config, statistics over seeds."
     runs = run_groups(runs)
-    base, ogm = reference(runs, "baseline"), reference(runs, "ogm_ge")
-    rows = []
-    for label, g in runs.groupby("group", sort=False):
-        acc = g.test_acc.to_numpy()
-        rows.append({"method": label, "seeds": len(g), "test acc (%)": mean_std(g.test_acc), "macro-F1 (%)": mean_std(g.test_macro_f1),
-                     "utilisation gap (%)": mean_std(g.utilization_gap), "epochs to 90 %": mean_std(g.epochs_to_90pct, 1.0, 1),
-                     "s / epoch": f"{g.sec_per_epoch.mean():.2f}", "vs baseline": versus(acc, runs, label, base),
-                     "vs OGM-GE": versus(acc, runs, label, ogm)})
-    return pd.DataFrame(rows)
+    rows = [{"method": label, "seeds": len(g), "test acc (%)": mean_std(g.test_acc), "macro-F1 (%)": mean_std(g.test_macro_f1),
+             "utilisation gap (%)": mean_std(g.utilization_gap), "epochs to 90 %": mean_std(g.epochs_to_90pct, 1.0, 1),
+             "s / epoch": f"{g.sec_per_epoch.mean():.2f}"} for label, g in runs.groupby("group", sort=False)]
+    return pd.DataFrame(rows).assign(**{"vs baseline": versus(runs, reference(runs, "baseline")),
+                                        "vs OGM-GE": versus(runs, reference(runs, "ogm_ge"))})
 
 # %% ../nbs/08a_report.ipynb #72bde4ce
 def write_fixture_run(root: Path, method: str, seed: int, acc: float, lr: float = 0.05, dataset: str = "synthetic", epochs: int = 3) -> Path:
