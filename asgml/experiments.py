@@ -15,8 +15,9 @@ from tqdm import tqdm
 from .core import ConfigError, config_dir, load_config, project_root
 
 # %% auto #0
-__all__ = ['GRID_ALIASES', 'runs_root', 'template_path', 'run_dir', 'execute_run', 'RunSpec', 'run_status', 'execute_spec',
-           'read_grid', 'expand_grid', 'sweep_specs', 'run_local', 'run_slurm', 'run_sweep', 'config_key', 'load_runs']
+__all__ = ['QUIET_KERNEL', 'GRID_ALIASES', 'runs_root', 'template_path', 'run_dir', 'execute_run', 'RunSpec', 'run_status',
+           'execute_spec', 'read_grid', 'expand_grid', 'sweep_specs', 'run_local', 'run_slurm', 'run_sweep',
+           'config_key', 'load_runs']
 
 # %% ../nbs/08_experiments.ipynb #a1ba1de3
 def runs_root() -> Path:
@@ -32,7 +33,9 @@ def run_dir(dataset: str, method: str, seed: int, root: Path | None = None, tag:
     "Where one run's notebook and record live: `<root>/<dataset>/<method>[/<tag>]/seed<k>`."
     return (root or runs_root()) / dataset / method / tag / f"seed{seed}"
 
-# %% ../nbs/08_experiments.ipynb #0c38ecc3
+# %% ../nbs/08_experiments.ipynb #117cc840
+QUIET_KERNEL = ["--IPKernelApp.log_level=CRITICAL"]   # the kernel's own log (its TCP warning, the interrupt at shutdown); cells' output and errors still reach the notebook
+
 def execute_run(dataset: str, method: str = "baseline", seed: int = 0, overrides: list[str] = (), root: Path | None = None,
                 progress: bool = False, tag: str = "") -> Path:
     """Execute the template for one run with papermill; returns the run folder.
@@ -44,7 +47,7 @@ def execute_run(dataset: str, method: str = "baseline", seed: int = 0, overrides
     out.mkdir(parents=True, exist_ok=True)
     pm.execute_notebook(str(template_path()), str(out / "run.ipynb"), kernel_name="python3", cwd=str(template_path().parent),
                         parameters=dict(dataset=dataset, method=method, seed=seed, overrides=list(overrides), out_dir=str(out)),
-                        progress_bar=progress)
+                        progress_bar=progress, extra_arguments=QUIET_KERNEL)
     return out
 
 # %% ../nbs/08_experiments.ipynb #3ac73d04

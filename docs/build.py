@@ -64,10 +64,11 @@ def key_of(nb: Path) -> str | None:
 def execute(src: Path, dst: Path, params: dict, key: str) -> float:
     "Execute `src` with papermill into `dst` (in its own folder, as `nbdev-test` does); returns the seconds taken."
     import papermill as pm
+    from asgml.experiments import QUIET_KERNEL
     t0 = time.time()
     dst.parent.mkdir(parents=True, exist_ok=True)
     nb = pm.execute_notebook(str(src), str(dst), parameters=fill_build(params, src.parent), cwd=str(src.parent), kernel_name="python3",
-                             progress_bar=False, log_output=False)
+                             progress_bar=False, log_output=False, extra_arguments=QUIET_KERNEL)
     nb.metadata[KEY] = {"key": key}
     dst.write_text(json.dumps(nb, indent=1, ensure_ascii=False))
     return time.time() - t0

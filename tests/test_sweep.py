@@ -62,6 +62,7 @@ def test_sweep_cli_expands_grid(tmp_path):
     assert folders == ["asgml.k_ratio=2", "asgml.k_ratio=2", "asgml.k_ratio=3", "asgml.k_ratio=3"]   # all four in the relative store
     assert yaml.safe_load(next((tmp_path / "runs").rglob("asgml.k_ratio=3/seed0/config.yaml")).read_text())["asgml"]["k_ratio"] == 3
     assert "4 runs in" in r.stdout and "4 ran" in r.stdout
+    assert "[IPKernelApp]" not in r.stderr, r.stderr   # the kernels' own log stays out of the sweep's output
 
 def test_sweep_cli_refuses_bad_grid_before_running(tmp_path):
     grid = tmp_path / "grid.yaml"; grid.write_text(yaml.safe_dump({"k_ration": [2]}))
