@@ -88,7 +88,7 @@ def cmd_report(a: argparse.Namespace) -> None:
     for ds, t in write_report(a.runs, out, a.datasets).items(): print(f"\n{ds}\n{t.to_markdown(index=False)}")
     print(f"\ntables in {out / 'tables'}, figures in {out / 'figures'}")
 
-# %% ../nbs/09_cli.ipynb #65d423fe
+# %% ../nbs/09_cli.ipynb #5d538426
 DEMO_METHODS = ["baseline", "ogm_ge", "asgml_adaptive", "ogm_ge+asgml_adaptive"]
 DEMO_OVERRIDES = {"avdigits": ["train.epochs=8"]}
 
@@ -120,7 +120,7 @@ def cmd_demo(a: argparse.Namespace) -> None:
     for r in res[res.status == "failed"].itertuples(): print(f"failed: {r.folder}/error.json: {r.error}")
     tables = write_report(a.runs, a.runs / "report")
     print(f"\nmean ± std over seeds, {time.time() - t0:.0f} s in all (accuracies and gaps in %; p: Welch's t-test on test accuracy, *: holds after Holm's correction):")
-    for ds, t in tables.items(): print(f"\n{ds}\n{t.drop(columns=['vs OGM-GE']).to_markdown(index=False)}")
+    for ds, t in tables.items(): print(f"\n{ds}\n{t.drop(columns=['vs OGM-GE'], errors='ignore').to_markdown(index=False)}")
     print(f"\nexecuted notebooks and records in {a.runs}/<dataset>/<method>/seed<k>/; tables and figures "
           f"(e.g. {a.runs / 'report' / 'figures' / 'synthetic_probe_trajectories.png'}) in {a.runs / 'report'}")
     if (res.status == "failed").any(): sys.exit(1)
