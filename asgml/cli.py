@@ -42,7 +42,7 @@ def cmd_train(a: argparse.Namespace) -> None:
     print(f"test_acc {m['test_acc']:.4f}  macro_f1 {m['test_macro_f1']:.4f}  best_val_acc {m['best_val_acc']:.4f} (epoch {m['best_epoch']})  "
           f"unimodal {', '.join(f'{k} {v:.4f}' for k, v in m['unimodal_test_acc'].items())}\nrecord in {out}")
 
-# %% ../nbs/09_cli.ipynb #d68c1af0
+# %% ../nbs/09_cli.ipynb #27e553e6
 BASELINES = ["baseline", "ogm_ge", "mmpareto", "cggm", "gradnorm", "pcgrad", "dwa", "gblend", "miles", "inforeg", "opm"]
 ASGML_MODES = ["asgml_frequency", "asgml_staleness", "asgml_adaptive", "ogm_ge+asgml_adaptive"]
 
@@ -52,7 +52,8 @@ def _sweep_parser(sub) -> None:
     p.add_argument("--methods", nargs="+", default=BASELINES + ASGML_MODES, help="methods; compose with +")
     p.add_argument("--seeds", nargs="+", type=int, default=[0, 1, 2, 3, 4])
     p.add_argument("--set", dest="overrides", action="append", default=[], metavar="KEY=VALUE", help="override applied to every run")
-    p.add_argument("--grid", default=None, help="YAML mapping config keys to value lists (or a shipped grid: asgml_ranges); one run folder per point")
+    p.add_argument("--grid", default=None, help="YAML mapping config keys to value lists (or a shipped grid: asgml_ranges, adaptive_sensitivity); one run folder per point")
+    p.add_argument("--one-at-a-time", action="store_true", help="vary one grid key at a time (a sensitivity study) instead of every combination")
     p.add_argument("--workers", type=int, default=1, help="parallel local runs")
     p.add_argument("--executor", choices=("local", "slurm"), default="local")
     p.add_argument("--partition", default=None, help="slurm: partition")
@@ -66,7 +67,7 @@ def _sweep_parser(sub) -> None:
 def cmd_sweep(a: argparse.Namespace) -> None:
     "Build and validate every run, run those not done, print the outcome."
     t0 = time.time()
-    specs = sweep_specs(available_datasets(a.datasets), a.methods, a.seeds, a.overrides, read_grid(a.grid) if a.grid else None)
+    specs = sweep_specs(available_datasets(a.datasets), a.methods, a.seeds, a.overrides, read_grid(a.grid) if a.grid else None, a.one_at_a_time)
     slurm = dict(partition=a.partition, gpus=a.gpus, time_min=a.time_min, array_parallelism=a.array_parallelism, cluster=a.cluster)
     res = run_sweep(specs, a.runs, a.executor, a.workers, **(slurm if a.executor == "slurm" else {}))
     print(f"{len(specs)} runs in {time.time() - t0:.0f} s: " + ", ".join(f"{n} {k}" for k, n in res.status.value_counts().items()))

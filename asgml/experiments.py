@@ -78,7 +78,7 @@ def execute_spec(spec: RunSpec, root: Path) -> dict:
         return {"folder": str(out), "status": "failed", "error": err["error"].splitlines()[0]}
     return {"folder": str(out), "status": "ran", "sec": time.time() - t0}
 
-# %% ../nbs/08_experiments.ipynb #04f0be38
+# %% ../nbs/08_experiments.ipynb #4f0dc79b
 GRID_ALIASES = {"eval_freq": "probe.eval_freq", "probe_train_steps": "probe.probe_train_steps", "probe_type": "probe.probe_type",
                 "threshold_delta": "asgml.threshold_delta", "staleness_tau": "asgml.staleness_tau",
                 "update_ratio_min": "asgml.update_ratio_min", "k_ratio": "asgml.k_ratio"}
@@ -93,15 +93,16 @@ def read_grid(path: str | Path) -> dict[str, list]:
         raise ConfigError(f"{p} must map config keys to non-empty lists of values, e.g. 'eval_freq: [50, 100]'")
     return {GRID_ALIASES.get(k, k): v for k, v in g.items()}
 
-def expand_grid(grid: dict[str, list]) -> list[tuple[str, list[str]]]:
-    "Every point of `grid` as (folder tag, overrides)."
-    keys = list(grid)
-    return [(",".join(f"{k}={v}" for k, v in zip(keys, vals)), [f"{k}={json.dumps(v)}" for k, v in zip(keys, vals)])
-            for vals in itertools.product(*grid.values())]
+def expand_grid(grid: dict[str, list], one_at_a_time: bool = False) -> list[tuple[str, list[str]]]:
+    "Every point of `grid` as (folder tag, overrides): all combinations, or each key's values alone with `one_at_a_time`."
+    points = ([[(k, v)] for k, vs in grid.items() for v in vs] if one_at_a_time
+              else [list(zip(grid, vals)) for vals in itertools.product(*grid.values())])
+    return [(",".join(f"{k}={v}" for k, v in kvs), [f"{k}={json.dumps(v)}" for k, v in kvs]) for kvs in points]
 
-def sweep_specs(datasets: list[str], methods: list[str], seeds: list[int], overrides: list[str] = (), grid: dict | None = None) -> list[RunSpec]:
+def sweep_specs(datasets: list[str], methods: list[str], seeds: list[int], overrides: list[str] = (), grid: dict | None = None,
+                one_at_a_time: bool = False) -> list[RunSpec]:
     "Every run of a sweep, each config validated before anything runs."
-    points = expand_grid(grid) if grid else [("", [])]
+    points = expand_grid(grid, one_at_a_time) if grid else [("", [])]
     specs = [RunSpec(d, m, s, [*overrides, *o], tag) for d in datasets for m in methods for tag, o in points for s in seeds]
     for sp in {(sp.dataset, sp.method, tuple(sp.overrides)): sp for sp in specs}.values(): load_config(sp.dataset, sp.overrides, method=sp.method, seed=sp.seed)
     return specs
