@@ -139,7 +139,7 @@ def sensitivity_table(runs: pd.DataFrame) -> pd.DataFrame:
             tests.append((np.nan, np.nan) if setting == "default" or not len(default) else welch(g.test_acc.to_numpy(), default))
     return pd.DataFrame(rows).assign(**{"vs default": versus_column(tests)})
 
-# %% ../nbs/08a_report.ipynb #13f66e0b
+# %% ../nbs/08a_report.ipynb #9650b396
 def latex_escape(s: str) -> str:
     "Escape LaTeX specials and typeset ±, < and the en dash."
     for a, b in (("\\", r"\textbackslash{}"), ("&", r"\&"), ("%", r"\%"), ("_", r"\_"), ("#", r"\#"), ("±", r"$\pm$"), ("<", r"$<$"), ("–", "--")):
@@ -157,7 +157,8 @@ def runs_sentence(runs: pd.DataFrame) -> str:
     "One sentence on the runs behind a table: how many, which seeds, which commits."
     commits = sorted({str(c)[:7] for c in runs.git_commit.dropna()}) if "git_commit" in runs else []
     seeds = sorted(runs.seed.unique())
-    return (f"{len(runs)} runs ({runs.method.nunique()} methods, seeds {', '.join(map(str, seeds))}) from commit"
+    n = runs.method.nunique()
+    return (f"{len(runs)} runs ({n} method{'s' if n != 1 else ''}, seeds {', '.join(map(str, seeds))}) from commit"
             f"{'s' if len(commits) > 1 else ''} {', '.join(commits) or 'unknown'}.")
 
 # %% ../nbs/08a_report.ipynb #08cae00c
@@ -235,7 +236,7 @@ def plot_update_ratio(runs: pd.DataFrame, title: str = "") -> plt.Figure | None:
     fig = panels(data, "epoch", "update_ratio/", "fraction of steps updated", f"{title}: encoder update ratio".strip(": "), epoch_update_ratio)
     fig.axes[0].set_ylim(0, 1.05); return fig
 
-# %% ../nbs/08a_report.ipynb #8cf1e41d
+# %% ../nbs/08a_report.ipynb #2816b6b9
 FIGURES = {"probe_trajectories": plot_probe_trajectories, "utilisation_gap": plot_utilisation_gap, "update_ratio": plot_update_ratio}
 
 def save_figure(fig: plt.Figure, stem: Path) -> None:
@@ -261,8 +262,8 @@ def write_report(root: Path | None = None, out: Path | None = None, datasets: li
         if datasets and ds not in datasets: continue
         own, points = split_grid(r)
         if len(own): tables[ds] = write_table(ablation_table(own), own, out / "tables" / f"{ds}_ablation", out / "tables" / f"{ds}_runs.tex")
-        if len(points): tables[f"{ds} sensitivity"] = write_table(sensitivity_table(r), points, out / "tables" / f"{ds}_sensitivity",
-                                                                  out / "tables" / f"{ds}_sensitivity_runs.tex")
+        if len(points): tables[f"{ds} sensitivity"] = write_table(sensitivity_table(r), pd.concat([own[own.method.isin(points.method)], points]),
+                                                                  out / "tables" / f"{ds}_sensitivity", out / "tables" / f"{ds}_sensitivity_runs.tex")
         for name, plot in FIGURES.items():
             fig = plot(own, ds) if len(own) else None
             if fig is not None: save_figure(fig, out / "figures" / f"{ds}_{name}"); plt.close(fig)
