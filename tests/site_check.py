@@ -5,7 +5,7 @@ with no JavaScript error, no failed request, no image that did not load and no b
 crawls the site from its start page and returns a `SiteReport` whose `problems` are one line each.
 """
 from __future__ import annotations
-import base64, functools, http.server, json, shutil, socket, subprocess, tempfile, threading, time, urllib.request
+import base64, functools, http.server, json, os, shutil, signal, socket, subprocess, tempfile, threading, time, urllib.request
 from contextlib import contextmanager
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -32,6 +32,11 @@ def serve(folder: Path):
     try: yield f"http://127.0.0.1:{httpd.server_address[1]}/"
     finally: httpd.shutdown(); httpd.server_close()
 
+def _signal_group(proc: subprocess.Popen, sig: int) -> None:
+    "Send `sig` to the process group `proc` leads (started with `start_new_session`), if any of it is left."
+    try: os.killpg(proc.pid, sig)
+    except ProcessLookupError: pass
+
 def _wait_for(path: Path, proc: subprocess.Popen, timeout: float) -> str:
     end = time.time() + timeout
     while time.time() < end:
@@ -43,11 +48,11 @@ def _wait_for(path: Path, proc: subprocess.Popen, timeout: float) -> str:
 class Chromium:
     "One headless Chromium (fresh profile) with one tab, driven over the DevTools protocol."
     def __init__(self, width: int = 1280, height: int = 900, timeout: float = 30):
-        self.profile = tempfile.TemporaryDirectory(prefix="chromium-profile-")
-        self.proc = subprocess.Popen([chromium_path() or "chromium", *FLAGS, f"--user-data-dir={self.profile.name}",
+        self.profile = tempfile.mkdtemp(prefix="chromium-profile-")
+        self.proc = subprocess.Popen([chromium_path() or "chromium", *FLAGS, f"--user-data-dir={self.profile}",
                                       "--remote-debugging-port=0", f"--window-size={width},{height}", "about:blank"],
-                                     stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
-        port = _wait_for(Path(self.profile.name) / "DevToolsActivePort", self.proc, timeout).splitlines()[0]
+                                     stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL, start_new_session=True)
+        port = _wait_for(Path(self.profile) / "DevToolsActivePort", self.proc, timeout).splitlines()[0]
         tabs = json.load(urllib.request.urlopen(f"http://127.0.0.1:{port}/json/list", timeout=timeout))
         tab = next(t for t in tabs if t["type"] == "page")
         self.ws = websocket.create_connection(tab["webSocketDebuggerUrl"], timeout=timeout, suppress_origin=True)
@@ -110,12 +115,14 @@ class Chromium:
         path.write_bytes(base64.b64decode(png["data"]))
 
     def close(self) -> None:
+        "Stop the browser and every helper process it started (they write into the profile), then delete the profile."
         try: self.ws.close()
         finally:
-            self.proc.terminate()
+            _signal_group(self.proc, signal.SIGTERM)
             try: self.proc.wait(10)
-            except subprocess.TimeoutExpired: self.proc.kill()
-            self.profile.cleanup()
+            except subprocess.TimeoutExpired: _signal_group(self.proc, signal.SIGKILL); self.proc.wait()
+            _signal_group(self.proc, signal.SIGKILL)   # helpers that outlived the browser process
+            shutil.rmtree(self.profile, ignore_errors=True)
 
     def __enter__(self): return self
     def __exit__(self, *exc) -> None: self.close()
