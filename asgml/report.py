@@ -15,10 +15,10 @@ from .experiments import GRID_ALIASES, load_runs, runs_root
 
 # %% auto #0
 __all__ = ['ROW_ORDER', 'DISPLAY', 'FIGURES', 'grid_point', 'split_grid', 'run_groups', 'welch', 'mean_std', 'holm', 'reference',
-           'versus_column', 'versus', 'ablation_table', 'write_fixture_run', 'point_order', 'point_name',
-           'sensitivity_rows', 'sensitivity_table', 'latex_escape', 'to_latex', 'runs_sentence', 'per_run_csv',
-           'panel_grid', 'panels', 'plot_probe_trajectories', 'unimodal_gap', 'plot_utilisation_gap',
-           'epoch_update_ratio', 'plot_update_ratio', 'save_figure', 'write_report', 'write_table']
+           'versus_column', 'versus', 'ablation_table', 'write_fixture_run', 'point_pairs', 'point_order', 'point_name',
+           'grid_points', 'sensitivity_table', 'latex_escape', 'to_latex', 'runs_sentence', 'per_run_csv', 'panel_grid',
+           'panels', 'plot_probe_trajectories', 'unimodal_gap', 'plot_utilisation_gap', 'epoch_update_ratio',
+           'plot_update_ratio', 'save_figure', 'write_report', 'write_table']
 
 # %% ../nbs/08a_report.ipynb #efafa177
 ROW_ORDER = ["baseline", "ogm_ge", "cggm", "asgml_frequency", "asgml_staleness", "asgml_adaptive", "ogm_ge+asgml_adaptive"]
@@ -109,34 +109,37 @@ def write_fixture_run(root: Path, method: str, seed: int, acc: float, lr: float 
     (p / "metrics.json").write_text(json.dumps(m))
     return p
 
-# %% ../nbs/08a_report.ipynb #121cad06
+# %% ../nbs/08a_report.ipynb #17d69370
+def point_pairs(point: str) -> list[tuple[str, str]]:
+    "The (key, value) pairs of a grid point 'k=v[,k=v]'."
+    return [tuple(kv.split("=", 1)) for kv in point.split(",")]
+
 def point_order(point: str) -> tuple:
-    "Sort key of a grid point 'k=v[,k=v]': by key, then by value, numbers numerically."
+    "Sort key of a grid point: by key, then by value, numbers numerically."
     def value(v: str) -> tuple:
         try: return (0, float(v), "")
         except ValueError: return (1, 0.0, v)
-    return tuple((k, value(v)) for k, v in (kv.split("=", 1) for kv in point.split(",")))
+    return tuple((k, value(v)) for k, v in point_pairs(point))
 
 def point_name(point: str) -> str:
     "A grid point with the design's short key names: 'asgml.threshold_delta=0.05' -> 'threshold_delta = 0.05'."
     short = {full: alias for alias, full in GRID_ALIASES.items()}
-    return ", ".join(f"{short.get(k, k)} = {v}" for k, v in (kv.split("=", 1) for kv in point.split(",")))
+    return ", ".join(f"{short.get(k, k)} = {v}" for k, v in point_pairs(point))
 
-def sensitivity_rows(runs: pd.DataFrame, method: str) -> list[tuple[str, pd.DataFrame]]:
-    "(setting, runs) of `method` in grouped `runs`: its own config ('default') when run, then each grid point in order."
-    own = runs[runs.group == reference(runs, method)]
-    points = sorted(runs[(runs.method == method) & (runs.tag != "")].groupby("tag"), key=lambda t: point_order(t[0]))
-    return ([("default", own)] if len(own) else []) + [(point_name(t), g) for t, g in points]
+def grid_points(runs: pd.DataFrame, method: str) -> list[tuple[str, pd.DataFrame]]:
+    "(setting, runs) of each grid point of `method` in grouped `runs`, in the order of their values."
+    points = runs[(runs.method == method) & (runs.tag != "")].groupby("tag")
+    return [(point_name(t), g) for t, g in sorted(points, key=lambda t: point_order(t[0]))]
 
 def sensitivity_table(runs: pd.DataFrame) -> pd.DataFrame:
-    "Each method's grid points beside its own config: statistics over seeds and Welch's test against the default (Holm over the table)."
+    "Each method's grid points beside its own config ('default'): statistics over seeds, Welch's test against the default (Holm over the table)."
     runs, rows, tests = run_groups(runs), [], []
     for m in runs[runs.tag != ""].method.unique():
-        default = runs[runs.group == reference(runs, m)].test_acc.to_numpy()
-        for setting, g in sensitivity_rows(runs, m):
+        own = runs[runs.group == reference(runs, m)]
+        for setting, g in ([("default", own)] if len(own) else []) + grid_points(runs, m):
             rows.append({"method": DISPLAY.get(m, m), "setting": setting, "seeds": len(g), "test acc (%)": mean_std(g.test_acc),
                          "utilisation gap (%)": mean_std(g.utilization_gap), "epochs to 90 %": mean_std(g.epochs_to_90pct, 1.0, 1)})
-            tests.append((np.nan, np.nan) if setting == "default" or not len(default) else welch(g.test_acc.to_numpy(), default))
+            tests.append((np.nan, np.nan) if g is own or own.empty else welch(g.test_acc.to_numpy(), own.test_acc.to_numpy()))
     return pd.DataFrame(rows).assign(**{"vs default": versus_column(tests)})
 
 # %% ../nbs/08a_report.ipynb #9650b396
