@@ -10,7 +10,7 @@ import argparse, sys, time
 from pathlib import Path
 import yaml
 from .core import ConfigError, config_dir, get_dataset, load_config, resolve_data_root
-from .experiments import load_runs, read_grid, run_sweep, runs_root, sweep_specs
+from .experiments import PROTOCOLS, load_runs, read_grid, run_sweep, runs_root, sweep_specs
 from .report import ablation_table, write_report
 from .train import known_methods, run
 
@@ -44,7 +44,7 @@ def cmd_train(a: argparse.Namespace) -> None:
 
 # %% ../nbs/09_cli.ipynb #f71e7560
 BASELINES = ["baseline", "ogm_ge", "mmpareto", "cggm", "gradnorm", "pcgrad", "dwa", "gblend", "miles", "inforeg", "opm"]
-ASGML_MODES = ["asgml_frequency", "asgml_staleness", "asgml_adaptive", "ogm_ge+asgml_adaptive"]
+ASGML_MODES = ["asgml_frequency", "asgml_staleness", "asgml_adaptive", "ogm_ge+asgml_adaptive", "asgml_boost", "modality_lr"]
 
 def _sweep_parser(sub) -> None:
     p = sub.add_parser("sweep", help="run dataset x method x seed (x grid) through papermill; skips finished runs", formatter_class=HelpFormatter)
@@ -52,6 +52,8 @@ def _sweep_parser(sub) -> None:
     p.add_argument("--methods", nargs="+", default=BASELINES + ASGML_MODES, help="methods; compose with +")
     p.add_argument("--seeds", nargs="+", type=int, default=[0, 1, 2, 3, 4])
     p.add_argument("--set", dest="overrides", action="append", default=[], metavar="KEY=VALUE", help="override applied to every run")
+    p.add_argument("--protocols", nargs="+", choices=list(PROTOCOLS), default=list(PROTOCOLS),
+                   help="loss protocols: every method without unimodal losses of its own runs under each (joint: fused CE; joint+unimodal: plus each modality's CE)")
     shipped = ", ".join(sorted(q.stem for q in (config_dir() / "grids").glob("*.yaml")))
     p.add_argument("--grid", default=None, help=f"YAML mapping config keys to value lists (or a shipped grid: {shipped}); one run folder per point")
     p.add_argument("--one-at-a-time", action="store_true", help="vary one grid key at a time (a sensitivity study) instead of every combination")
@@ -68,7 +70,7 @@ def _sweep_parser(sub) -> None:
 def cmd_sweep(a: argparse.Namespace) -> None:
     "Build and validate every run, run those not done, print the outcome."
     t0 = time.time()
-    specs = sweep_specs(available_datasets(a.datasets), a.methods, a.seeds, a.overrides, read_grid(a.grid) if a.grid else None, a.one_at_a_time)
+    specs = sweep_specs(available_datasets(a.datasets), a.methods, a.seeds, a.overrides, read_grid(a.grid) if a.grid else None, a.one_at_a_time, a.protocols)
     slurm = dict(partition=a.partition, gpus=a.gpus, time_min=a.time_min, array_parallelism=a.array_parallelism, cluster=a.cluster)
     res = run_sweep(specs, a.runs, a.executor, a.workers, **(slurm if a.executor == "slurm" else {}))
     print(f"{len(specs)} runs in {time.time() - t0:.0f} s: " + ", ".join(f"{n} {k}" for k, n in res.status.value_counts().items()))

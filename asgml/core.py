@@ -151,7 +151,7 @@ class ASGMLConfig:
     k_ratio: int = opt(2, lo=1, doc="asgml_frequency / modality_lr: the target modality updates once every k steps")
     schedule_target: str = opt("dominant", choices=("dominant", "weakest"), doc="'weakest' is the opposite-direction (1:k) control")
     staleness_tau: int = opt(2, lo=0, hi=64, doc="asgml_staleness: delay of the target modality's gradient, in steps")
-    staleness_warmup: str = opt("reuse", choices=("reuse", "skip"), doc="until tau gradients exist: re-apply the oldest, or hold still")
+    staleness_warmup: str = opt("skip", choices=("skip", "reuse"), doc="until g_{t-tau} exists: hold still, or re-apply the oldest snapshot (applies a gradient several times)")
     delay_compensation: float = opt(0.0, lo=0.0, doc="DC-ASGD lambda (0 = off): g + lambda g*g*(theta_now - theta_then)")
     threshold_delta: float = opt(0.1, lo=0.0, hi=1.0, doc="probe gap below which the adaptive schedule changes nothing")
     update_ratio_min: float = opt(0.25, lo=0.01, hi=1.0, doc="lowest update ratio the adaptive schedule gives a modality")
@@ -184,7 +184,8 @@ class CGGMConfig:
     lam: float = opt(0.1, lo=0.0, doc="weight of the direction term L_gm (0.05-0.2)")
     classifier_lr: float = opt(5e-4, lo=0.0, doc="Adam learning rate of the auxiliary classifiers")
     grad_clip: float = opt(0.8, lo=0.0, doc="global gradient-norm clip; 0 = off")
-    min_gain: float = opt(1e-3, lo=0.0, doc="below this summed accuracy gain the coefficients are 1 (guards S near 0)")
+    faithful_to: str = opt("code", choices=("code", "guarded"), doc="code: the official coefficients, c_i = (S - Delta_i) / S unclamped; guarded: c clamped to [0, 1], 1 when S < min_gain")
+    min_gain: float = opt(1e-3, lo=0.0, doc="guarded only: below this summed accuracy gain the coefficients are 1 (guards S near 0)")
 
 @dataclass
 class GradNormConfig:

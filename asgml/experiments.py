@@ -13,11 +13,12 @@ from pathlib import Path
 import numpy as np, pandas as pd, yaml
 from tqdm import tqdm
 from .core import ConfigError, config_dir, load_config, project_root
+from .train import build_method, check_method, config_diff, resolved_config
 
 # %% auto #0
-__all__ = ['QUIET_KERNEL', 'GRID_ALIASES', 'runs_root', 'template_path', 'run_dir', 'execute_run', 'RunSpec', 'run_status',
-           'execute_spec', 'read_grid', 'expand_grid', 'sweep_specs', 'run_local', 'run_slurm', 'run_sweep',
-           'config_key', 'load_runs']
+__all__ = ['QUIET_KERNEL', 'GRID_ALIASES', 'PROTOCOLS', 'runs_root', 'template_path', 'run_dir', 'execute_run', 'RunSpec',
+           'spec_config', 'store_conflicts', 'run_status', 'execute_spec', 'read_grid', 'expand_grid',
+           'protocol_points', 'sweep_specs', 'run_local', 'run_slurm', 'run_sweep', 'config_key', 'load_runs']
 
 # %% ../nbs/08_experiments.ipynb #a1ba1de3
 def runs_root() -> Path:
@@ -61,8 +62,23 @@ class RunSpec:
     tag: str = ""   # the grid point, e.g. 'probe.eval_freq=50,asgml.k_ratio=2'; '' outside a grid
     def folder(self, root: Path) -> Path: return run_dir(self.dataset, self.method, self.seed, root, self.tag)
 
+def spec_config(spec: RunSpec) -> dict:
+    "The resolved config the spec's run will save (its identity), validated with the method's own checks."
+    cfg = load_config(spec.dataset, spec.overrides, method=spec.method, seed=spec.seed)
+    method = build_method(cfg.method); check_method(cfg, method)
+    return resolved_config(cfg, method)
+
+def store_conflicts(specs: list[RunSpec], root: Path) -> list[str]:
+    "One line per spec whose folder already holds a run of another config, naming the keys that differ."
+    out = []
+    for s in specs:
+        saved = s.folder(root) / "config.yaml"
+        if saved.exists() and (diff := config_diff(yaml.safe_load(saved.read_text()), spec_config(s))):
+            out.append(f"{s.folder(root)} ({'; '.join(diff[:3])}{'; ...' if len(diff) > 3 else ''})")
+    return out
+
 def run_status(folder: Path) -> str:
-    "'done', 'failed' or 'todo' for a run folder."
+    "'done', 'failed' or 'todo' for a run folder (of the requested config: `run_sweep` checks that first)."
     return "done" if (folder / "metrics.json").exists() else "failed" if (folder / "error.json").exists() else "todo"
 
 def execute_spec(spec: RunSpec, root: Path) -> dict:
@@ -99,12 +115,24 @@ def expand_grid(grid: dict[str, list], one_at_a_time: bool = False) -> list[tupl
               else [list(zip(grid, vals)) for vals in itertools.product(*grid.values())])
     return [(",".join(f"{k}={v}" for k, v in kvs), [f"{k}={json.dumps(v)}" for k, v in kvs]) for kvs in points]
 
+PROTOCOLS = {"joint": ("", ["train.unimodal_aux_loss=false"]),
+             "joint+unimodal": ("train.unimodal_aux_loss=true", ["train.unimodal_aux_loss=true"])}
+
+def protocol_points(method: str, protocols: list[str] | None) -> list[tuple[str, list[str]]]:
+    "(folder tag, overrides) per loss protocol `method` runs under; a method with its own unimodal losses runs once, as it is."
+    if bad := [p for p in protocols or [] if p not in PROTOCOLS]: raise ConfigError(f"protocol {bad[0]!r} is unknown; choose from {list(PROTOCOLS)}")
+    if not protocols or build_method(method).own_unimodal_loss: return [("", [])]
+    return [PROTOCOLS[p] for p in protocols]
+
 def sweep_specs(datasets: list[str], methods: list[str], seeds: list[int], overrides: list[str] = (), grid: dict | None = None,
-                one_at_a_time: bool = False) -> list[RunSpec]:
-    "Every run of a sweep, each config validated before anything runs."
-    points = expand_grid(grid, one_at_a_time) if grid else [("", [])]
-    specs = [RunSpec(d, m, s, [*overrides, *o], tag) for d in datasets for m in methods for tag, o in points for s in seeds]
-    for sp in {(sp.dataset, sp.method, tuple(sp.overrides)): sp for sp in specs}.values(): load_config(sp.dataset, sp.overrides, method=sp.method, seed=sp.seed)
+                one_at_a_time: bool = False, protocols: list[str] | None = None) -> list[RunSpec]:
+    "Every run of a sweep (times each loss protocol in `protocols`), each config validated before anything runs."
+    if protocols and any(o.split("=")[0].strip() == "train.unimodal_aux_loss" for o in overrides):
+        raise ConfigError("--set train.unimodal_aux_loss and --protocols both choose the loss protocol; use --protocols only")
+    points, join = expand_grid(grid, one_at_a_time) if grid else [("", [])], lambda *tags: ",".join(t for t in tags if t)
+    specs = [RunSpec(d, m, s, [*overrides, *po, *o], join(pt, tag)) for d in datasets for m in methods
+             for pt, po in protocol_points(m, protocols) for tag, o in points for s in seeds]
+    for sp in specs: spec_config(sp)
     return specs
 
 # %% ../nbs/08_experiments.ipynb #dce28145
@@ -131,6 +159,9 @@ def run_slurm(specs: list[RunSpec], root: Path, partition: str | None = None, gp
 def run_sweep(specs: list[RunSpec], root: Path | None = None, executor: str = "local", workers: int = 1, **slurm) -> pd.DataFrame:
     "Run the specs that are not done (retrying failed ones); one row per spec with its status."
     root = Path(root or runs_root()).resolve()   # before any run: papermill changes the process's working directory while it executes
+    if bad := store_conflicts(specs, root):
+        raise ConfigError(f"{len(bad)} run folder(s) of this sweep hold a run of another config, which the sweep would report as done: "
+                          + ", ".join(bad[:5]) + (", ..." if len(bad) > 5 else "") + "; sweep into another store (--runs) or delete those folders")
     todo = [s for s in specs if run_status(s.folder(root)) != "done"]
     res = run_local(todo, root, workers) if executor == "local" else run_slurm(todo, root, **slurm)
     done = [{"folder": str(s.folder(root)), "status": "skipped"} for s in specs if s not in todo]

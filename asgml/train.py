@@ -14,15 +14,15 @@ from tqdm import tqdm
 from .core import (Config, ConfigError, DataBundle, ModelConfig, TrainConfig, batches, config_to_dict, get_dataset, get_device,
                         project_root, resolve_data_root, seed_everything)
 from .metrics import accuracy, epochs_to_frac, macro_f1, utilization_gap
-from .models import ModelOutput, MultimodalModel, build_model
+from .models import FUSIONS, ModelOutput, MultimodalModel, build_model
 from .probes import ProbeMonitor
 
 # %% auto #0
 __all__ = ['METHODS', 'METHOD_MODULES', 'joint_loss', 'Method', 'register_method', 'known_methods', 'build_method',
-           'ComposedMethod', 'make_optimizer', 'make_scheduler', 'evaluate', 'to_device', 'probes_on', 'model_config',
-           'has_grad', 'grad_norm', 'Trainer', 'rng_state', 'set_rng_state', 'resolved_config', 'git_commit',
-           'environment', 'write_history', 'check_out_dir', 'start_logger', 'wandb_run_id', 'run', 'compact',
-           'finish_run']
+           'ComposedMethod', 'make_optimizer', 'make_scheduler', 'evaluate', 'to_device', 'probes_on', 'loss_protocol',
+           'check_method', 'model_config', 'has_grad', 'grad_norm', 'Trainer', 'rng_state', 'set_rng_state',
+           'resolved_config', 'flat_config', 'config_diff', 'git_commit', 'environment', 'write_history',
+           'check_out_dir', 'start_logger', 'wandb_run_id', 'run', 'compact', 'finish_run']
 
 # %% ../nbs/06_train.ipynb #93f04895
 def joint_loss(out: ModelOutput, labels: torch.Tensor, model: MultimodalModel, aux: bool) -> torch.Tensor:
@@ -47,6 +47,7 @@ class Method:
     needs_probes = False          # the loop turns the probe monitor on for methods that read it
     needs_unimodal_heads = False  # the loop gives the model separate per-modality heads
     asynchronous = False          # asynchronous methods (staleness swaps) run their gradient hook after the synchronous ones
+    own_unimodal_loss = False     # the method's own loss weights unimodal terms (its loss protocol is 'own')
     def setup(self, trainer: "Trainer") -> None:
         "Called once the model and optimisers exist."
         self.trainer = trainer
@@ -98,6 +99,7 @@ class ComposedMethod(Method):
         self.parts, self.name = sorted(parts, key=lambda m: m.asynchronous), name
         self.needs_probes = any(p.needs_probes for p in parts)
         self.needs_unimodal_heads = any(p.needs_unimodal_heads for p in parts)
+        self.own_unimodal_loss = any(p.own_unimodal_loss for p in parts)
         if sum(type(p).loss is not Method.loss for p in parts) > 1: raise ConfigError(f"method = {name!r}: more than one part defines its own loss")
     def setup(self, trainer: "Trainer") -> None:
         super().setup(trainer)
@@ -154,6 +156,18 @@ def probes_on(cfg: Config, method: Method) -> bool:
     "`probe.enabled`, or when it is None, whether the method reads probes."
     return method.needs_probes if cfg.probe.enabled is None else cfg.probe.enabled
 
+def loss_protocol(cfg: Config, method: Method) -> str:
+    "'own' when the method weights unimodal losses itself, else 'joint+unimodal' or 'joint' as `train.unimodal_aux_loss` says."
+    if method.own_unimodal_loss: return "own"
+    return "joint+unimodal" if cfg.train.unimodal_aux_loss else "joint"
+
+def check_method(cfg: Config, method: Method) -> None:
+    "Refuse settings the method cannot run with, before any data or model is built."
+    if method.needs_probes and cfg.probe.enabled is False:
+        raise ConfigError(f"method = {cfg.method!r} schedules its updates from the probes, but probe.enabled = false; drop that setting (or set probe.enabled=true)")
+    if method.own_unimodal_loss and cfg.train.unimodal_aux_loss:
+        raise ConfigError(f"method = {cfg.method!r} weights the unimodal losses itself; train.unimodal_aux_loss = true would add them a second time: drop that setting")
+
 def model_config(cfg: Config, method: Method) -> ModelConfig:
     "The `model` section, with separate unimodal heads switched on for methods that need them."
     if not method.needs_unimodal_heads: return cfg.model
@@ -174,6 +188,7 @@ class Trainer:
     "The one training loop; `method` plugs in through its hooks."
     def __init__(self, cfg: Config, data: DataBundle, method: Method, logger: Any = None):
         self.cfg, self.data, self.method, self.logger = cfg, data, method, logger
+        check_method(cfg, method)
         self.device = get_device(cfg.train.device)
         self.model = build_model(model_config(cfg, method), data.input_shapes, data.n_classes).to(self.device)
         t = cfg.train
@@ -317,13 +332,24 @@ def _final_metrics(self: Trainer) -> dict:
 Trainer.final_metrics = _final_metrics
 
 # %% ../nbs/06_train.ipynb #b3df783b
-def resolved_config(cfg: Config, model: MultimodalModel, method: Method) -> dict:
-    "The config as saved: every default written out, data root and unimodal heads resolved."
-    d = config_to_dict(cfg)
+def resolved_config(cfg: Config, method: Method) -> dict:
+    "The config as saved, the run's identity: every default written out, data root, unimodal heads and probes resolved."
+    d, mc = config_to_dict(cfg), model_config(cfg, method)
     if "root" in d["data"]: d["data"]["root"] = str(resolve_data_root(d["data"]["root"]))
-    d["model"]["unimodal_heads"] = model.heads is not None
+    d["model"]["unimodal_heads"] = mc.unimodal_heads if mc.unimodal_heads is not None else not FUSIONS[mc.fusion].has_slices
     d["probe"]["enabled"] = probes_on(cfg, method)
     return d
+
+def flat_config(d: dict, prefix: str = "") -> dict:
+    "A nested config as {'section.key': value}."
+    out = {}
+    for k, v in d.items(): out |= flat_config(v, f"{prefix}{k}.") if isinstance(v, dict) and v else {prefix + k: v}
+    return out
+
+def config_diff(saved: dict, requested: dict) -> list[str]:
+    "Each key where two configs differ, as 'key = <saved> there, <requested> requested'."
+    a, b, absent = flat_config(saved), flat_config(requested), "(absent)"
+    return [f"{k} = {a.get(k, absent)!r} there, {b.get(k, absent)!r} requested" for k in sorted(a.keys() | b.keys()) if a.get(k, absent) != b.get(k, absent)]
 
 def git_commit() -> str | None:
     "The checkout's commit, with `-dirty` when it has uncommitted changes; None outside a git checkout."
@@ -350,11 +376,11 @@ def write_history(history: list[dict], path: Path) -> None:
         w = csv.DictWriter(f, keys); w.writeheader(); w.writerows(history)
 
 def check_out_dir(out: Path, cfg_dict: dict) -> str:
-    "'new', 'resume' or 'done' for `out`; an error when it holds a run of a different config."
+    "'new', 'resume' or 'done' for `out`; an error naming the differing keys when it holds a run of another config."
     saved = out / "config.yaml"
     if not saved.exists(): return "new"
-    if yaml.safe_load(saved.read_text()) != cfg_dict:
-        raise ConfigError(f"{out} already holds a run with a different config ({saved}); choose another output folder or delete it")
+    if diff := config_diff(yaml.safe_load(saved.read_text()), cfg_dict):
+        raise ConfigError(f"{out} already holds a run of another config ({'; '.join(diff[:4])}{'; ...' if len(diff) > 4 else ''}); choose another output folder or delete that one")
     return "done" if (out / "metrics.json").exists() else "resume" if (out / "checkpoint.pt").exists() else "new"
 
 # %% ../nbs/06_train.ipynb #d4a17a65
@@ -382,13 +408,14 @@ def run(cfg: Config, out_dir: str | Path) -> dict:
     """
     out = Path(out_dir); out.mkdir(parents=True, exist_ok=True)
     method = build_method(cfg.method)
+    check_method(cfg, method)
+    cfg_dict = resolved_config(cfg, method)
+    state = check_out_dir(out, cfg_dict)
+    if state == "done": return json.loads((out / "metrics.json").read_text())
     seed_everything(cfg.seed)
     data = get_dataset(cfg.dataset).build(cfg.data, cfg.seed)
     seed_everything(cfg.seed)
     tr = Trainer(cfg, data, method)
-    cfg_dict = resolved_config(cfg, tr.model, method)
-    state = check_out_dir(out, cfg_dict)
-    if state == "done": return json.loads((out / "metrics.json").read_text())
     (out / "config.yaml").write_text(yaml.safe_dump(cfg_dict, sort_keys=False))
     if state == "resume":
         tr.load_state_dict(torch.load(out / "checkpoint.pt", weights_only=False))
@@ -408,7 +435,7 @@ def compact(info: Any, max_items: int = 32) -> Any:
 
 def finish_run(tr: Trainer, out: Path, data: DataBundle) -> dict:
     "Final test evaluation; write `best.pt`, `history.csv` and `metrics.json` (last, so it marks the run finished)."
-    metrics = {"dataset": tr.cfg.dataset, "method": tr.cfg.method, "seed": tr.cfg.seed, "git_commit": git_commit(),
+    metrics = {"dataset": tr.cfg.dataset, "method": tr.cfg.method, "seed": tr.cfg.seed, "loss_protocol": loss_protocol(tr.cfg, tr.method), "git_commit": git_commit(),
                **tr.final_metrics(), "epochs": tr.epoch, "environment": environment(tr.device), "data_info": compact(data.info)}
     _atomic_save(tr.best["state"], out / "best.pt")
     write_history(tr.history, out / "history.csv")

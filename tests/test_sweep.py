@@ -12,17 +12,24 @@ FAST = [*TINY, "train.epochs=1"]
 
 def test_skip_done_retry_failed_and_isolate(tmp_path):
     specs = sweep_specs(["synthetic"], ["baseline"], [0, 1], FAST)
-    blocked = specs[1].folder(tmp_path); blocked.mkdir(parents=True)
-    (blocked / "config.yaml").write_text("dataset: synthetic\nseed: 99\n")   # a different run's config: this run must refuse
+    blocked = specs[1].folder(tmp_path); (blocked / "run.ipynb").mkdir(parents=True)   # papermill cannot write the executed notebook
     first = run_sweep(specs, tmp_path)
     assert list(first.status) == ["ran", "failed"]
     assert run_status(specs[0].folder(tmp_path)) == "done"
-    err = json.loads((blocked / "error.json").read_text())
-    assert "already holds a run with a different config" in err["error"]
-    (blocked / "config.yaml").unlink()                                        # the user fixes the cause
+    assert "run.ipynb" in json.loads((blocked / "error.json").read_text())["error"]
+    (blocked / "run.ipynb").rmdir()                                           # the user fixes the cause
     second = run_sweep(specs, tmp_path)
     assert sorted(second.status) == ["ran", "skipped"] and not (blocked / "error.json").exists()
     assert run_status(blocked) == "done"
+
+def test_sweep_refuses_store_of_another_config(tmp_path):
+    assert list(run_sweep(sweep_specs(["synthetic"], ["baseline"], [0], FAST), tmp_path).status) == ["ran"]
+    done = next(tmp_path.rglob("metrics.json")); before = done.read_bytes()
+    args = ["sweep", "--datasets", "synthetic", "--methods", "baseline", "--seeds", "0", "--protocols", "joint", "--runs", str(tmp_path),
+            *sum((["--set", o] for o in FAST), []), "--set", "train.epochs=2"]
+    r = subprocess.run([ASGML, *args], cwd=ROOT, capture_output=True, text=True, timeout=300)
+    assert r.returncode == 2 and "train.epochs = 1 there, 2 requested" in r.stderr, r.stderr
+    assert "skipped" not in r.stdout and done.read_bytes() == before and len(list(tmp_path.rglob("metrics.json"))) == 1
 
 def _train(out: Path) -> subprocess.Popen:
     args = ["train", "--config", "synthetic", "--seed", "3", "--out", str(out), "--set", "data.n_train=20000", "--set", "data.n_val=200",
@@ -55,7 +62,7 @@ def test_submitit_local_executor_runs_two(tmp_path):
 
 def test_sweep_cli_expands_grid(tmp_path):
     grid = tmp_path / "grid.yaml"; grid.write_text(yaml.safe_dump({"k_ratio": [2, 3]}))
-    args = ["sweep", "--datasets", "synthetic", "--methods", "asgml_frequency", "--seeds", "0", "1", "--grid", str(grid), "--runs", "runs", "--workers", "2"]
+    args = ["sweep", "--datasets", "synthetic", "--methods", "asgml_frequency", "--seeds", "0", "1", "--grid", str(grid), "--runs", "runs", "--workers", "2", "--protocols", "joint"]
     r = subprocess.run([ASGML, *args, *sum((["--set", o] for o in FAST), [])], cwd=tmp_path, capture_output=True, text=True, timeout=600)  # a relative --runs
     assert r.returncode == 0, r.stderr
     folders = sorted(p.parent.parent.name for p in (tmp_path / "runs").rglob("metrics.json"))

@@ -52,7 +52,7 @@ def test_resume_after_crash_matches_uninterrupted(tmp_path, tiny, monkeypatch):
 def test_finished_run_is_never_overwritten(tmp_path, tiny):
     T.run(load_config("synthetic", tiny), tmp_path)
     before = (tmp_path / "metrics.json").read_text()
-    with pytest.raises(Exception, match="already holds a run with a different config"):
+    with pytest.raises(Exception, match="already holds a run of another config .train.lr = 0.05 there, 0.2 requested"):
         T.run(load_config("synthetic", tiny + ["train.lr=0.2"]), tmp_path)
     assert (tmp_path / "metrics.json").read_text() == before
 
