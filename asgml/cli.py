@@ -11,7 +11,7 @@ from pathlib import Path
 import yaml
 from .core import ConfigError, config_dir, get_dataset, load_config, resolve_data_root
 from .experiments import PROTOCOLS, load_runs, read_grid, run_sweep, runs_root, sweep_specs
-from .report import ablation_table, write_report
+from .report import markdown, table_note, write_report
 from .train import known_methods, run
 
 # %% auto #0
@@ -89,7 +89,7 @@ def _report_parser(sub) -> None:
 def cmd_report(a: argparse.Namespace) -> None:
     "Write and print the tables."
     out = a.out or Path(a.runs or runs_root()).parent / "paper"
-    for ds, t in write_report(a.runs, out, a.datasets).items(): print(f"\n{ds}\n{t.to_markdown(index=False)}")
+    for ds, t in write_report(a.runs, out, a.datasets).items(): print(f"\n{ds}\n{markdown(t)}\n\n{table_note(t)}")
     print(f"\ntables in {out / 'tables'}, figures in {out / 'figures'}")
 
 # %% ../nbs/09_cli.ipynb #5d538426
@@ -123,8 +123,8 @@ def cmd_demo(a: argparse.Namespace) -> None:
     res = run_sweep(specs, a.runs, "local", a.workers)
     for r in res[res.status == "failed"].itertuples(): print(f"failed: {r.folder}/error.json: {r.error}")
     tables = write_report(a.runs, a.runs / "report")
-    print(f"\nmean ± std over seeds, {time.time() - t0:.0f} s in all (accuracies and gaps in %; p: Welch's t-test on test accuracy, *: holds after Holm's correction):")
-    for ds, t in tables.items(): print(f"\n{ds}\n{t.drop(columns=['vs OGM-GE'], errors='ignore').to_markdown(index=False)}")
+    print(f"\nmean ± std over seeds, {time.time() - t0:.0f} s in all:")
+    for ds, t in tables.items(): print(f"\n{ds}\n{markdown(t.drop(columns=['vs OGM-GE'], errors='ignore'))}\n\n{table_note(t)}")
     print(f"\nexecuted notebooks and records in {a.runs}/<dataset>/<method>/seed<k>/; tables and figures "
           f"(e.g. {a.runs / 'report' / 'figures' / 'synthetic_probe_trajectories.png'}) in {a.runs / 'report'}")
     if (res.status == "failed").any(): sys.exit(1)

@@ -15,11 +15,11 @@ from .train import Method, Trainer, joint_loss, register_method, to_device
 
 # %% auto #0
 __all__ = ['batch_scores', 'task_losses', 'flat', 'live_modalities', 'ogm_ge_coefficients', 'modulated_params', 'OGMGE',
-           'mmpareto_weights', 'mmpareto_grad', 'MMPareto', 'cggm_coefficients', 'direction_term', 'fusion_weights',
-           'CGGM', 'gradnorm_targets', 'gradnorm_weight_grad', 'renormalise', 'GradNorm', 'project_conflicts', 'PCGrad',
-           'dwa_weights', 'DWA', 'gblend_weights', 'mean_task_losses', 'SingleTask', 'GBlend',
-           'conditional_utilisation', 'miles_scales', 'require_two_modalities', 'MILES', 'in_prime_window', 'InfoReg',
-           'opm_drop_prob', 'OPM']
+           'mmpareto_weights', 'mmpareto_grad', 'MMPareto', 'cggm_gains', 'cggm_coefficients', 'cggm_trace',
+           'direction_term', 'fusion_weights', 'CGGM', 'gradnorm_targets', 'gradnorm_weight_grad', 'renormalise',
+           'GradNorm', 'project_conflicts', 'PCGrad', 'dwa_weights', 'DWA', 'gblend_weights', 'mean_task_losses',
+           'SingleTask', 'GBlend', 'conditional_utilisation', 'miles_scales', 'require_two_modalities', 'MILES',
+           'in_prime_window', 'InfoReg', 'opm_drop_prob', 'OPM']
 
 # %% ../nbs/07a_methods.ipynb #09661a66
 def batch_scores(unimodal: dict[str, torch.Tensor], labels: torch.Tensor) -> dict[str, float]:
@@ -97,6 +97,7 @@ def mmpareto_grad(g_mm: torch.Tensor, g_u: torch.Tensor, g_tot: torch.Tensor, w:
 class MMPareto(Method):
     "MMPareto: per-encoder Pareto integration of the fused and unimodal gradients, then magnitude scaling."
     needs_unimodal_heads = True
+    own_unimodal_loss = True
     def setup(self, trainer: Trainer) -> None: super().setup(trainer); self.cfg = trainer.cfg.methods.mmpareto
     def loss(self, out: ModelOutput, batch: dict) -> torch.Tensor:
         losses = task_losses(out, batch["label"])
@@ -118,11 +119,34 @@ class MMPareto(Method):
         self.task_grads = {}
 
 # %% ../nbs/07a_methods.ipynb #b1ed3cfe
-def cggm_coefficients(gains: dict[str, float], min_gain: float = 1e-3) -> dict[str, float]:
-    "CGGM's c_i = (S - gain_i) / S, clamped to [0, 1]; all 1 when the summed gain S is below `min_gain`."
+def cggm_gains(acc: dict[str, float], prev: dict[str, float] | None, faithful_to: str = "code") -> dict[str, float]:
+    """Each classifier's accuracy on this batch minus its accuracy on the previous batch.
+
+    With no previous batch, 'code' takes a previous accuracy of 0 (the official code's start) and 'guarded' no gain.
+    """
+    if prev is None: prev = {m: 0.0 if faithful_to == "code" else a for m, a in acc.items()}
+    return {m: a - prev[m] for m, a in acc.items()}
+
+def cggm_coefficients(gains: dict[str, float], faithful_to: str = "code", min_gain: float = 1e-3) -> dict[str, float]:
+    """CGGM's coefficient per modality, c_i = (S - gain_i) / S with S = sum of the gains + 1e-8.
+
+    Parameters
+    ----------
+    gains : each classifier's accuracy gain over the previous batch
+    faithful_to : 'code' (unclamped, as the official code) or 'guarded' (clamped to [0, 1]; all 1 when S < min_gain)
+    min_gain : the guarded variant's floor on S
+    """
     s = sum(gains.values()) + 1e-8
-    if s < min_gain: return {m: 1.0 for m in gains}
-    return {m: min(max((s - g) / s, 0.0), 1.0) for m, g in gains.items()}
+    if faithful_to == "guarded" and s < min_gain: return {m: 1.0 for m in gains}
+    c = {m: (s - g) / s for m, g in gains.items()}
+    return c if faithful_to == "code" else {m: min(max(v, 0.0), 1.0) for m, v in c.items()}
+
+def cggm_trace(accs: list[dict[str, float]], faithful_to: str = "code", min_gain: float = 1e-3) -> list[dict[str, float]]:
+    "The coefficients of each step, from the classifiers' per-batch accuracies (each measured before its update)."
+    prev, out = None, []
+    for acc in accs:
+        out.append(cggm_coefficients(cggm_gains(acc, prev, faithful_to), faithful_to, min_gain)); prev = acc
+    return out
 
 def direction_term(coef: dict[str, float], classifiers: nn.ModuleDict, fusion_weights: dict[str, torch.Tensor]) -> torch.Tensor:
     "L_gm = (sum |c_i| - sum c_i cos_i) / M, with a graph into the fusion head's weights."
@@ -149,9 +173,9 @@ class CGGM(Method):
     def loss(self, out: ModelOutput, batch: dict) -> torch.Tensor:
         loss = super().loss(out, batch)
         if self.coef is not None: loss = loss + self.cfg.lam * direction_term(self.coef, self.classifiers, fusion_weights(self.trainer))
-        acc = self.train_classifiers(out.features, batch["label"])
-        gains = {m: a - self.prev_acc[m] for m, a in acc.items()} if self.prev_acc else {m: 0.0 for m in acc}
-        self.prev_acc, self.coef = acc, cggm_coefficients(gains, self.cfg.min_gain)
+        acc, c = self.train_classifiers(out.features, batch["label"]), self.cfg
+        self.coef = cggm_coefficients(cggm_gains(acc, self.prev_acc, c.faithful_to), c.faithful_to, c.min_gain)
+        self.prev_acc = acc
         return loss
     def train_classifiers(self, feats: dict[str, torch.Tensor], labels: torch.Tensor) -> dict[str, float]:
         "One Adam step of every classifier on detached features; returns each one's batch accuracy before the step."
@@ -166,6 +190,7 @@ class CGGM(Method):
                 if p.grad is not None: p.grad.mul_(c * self.cfg.rho)
         if self.cfg.grad_clip > 0: nn.utils.clip_grad_norm_(self.trainer.model.parameters(), self.cfg.grad_clip)
         self.trainer.step_log |= {f"cggm_c/{m}": c for m, c in self.coef.items()}
+    def describe(self) -> dict: return {"name": self.name, **dataclasses.asdict(self.cfg)}
     def state_dict(self) -> dict:
         return {"classifiers": self.classifiers.state_dict(), "opt": self.opt.state_dict(), "prev_acc": self.prev_acc, "coef": self.coef}
     def load_state_dict(self, s: dict) -> None:
@@ -190,6 +215,7 @@ def renormalise(w: torch.Tensor, total: float) -> torch.Tensor:
 @register_method("gradnorm")
 class GradNorm(Method):
     "GradNorm: task weights adapted so each task's gradient norm on the fusion head follows its training rate."
+    own_unimodal_loss = True
     def setup(self, trainer: Trainer) -> None:
         super().setup(trainer)
         self.cfg, self.tasks = trainer.cfg.methods.gradnorm, ["fused", *trainer.model.modalities]
@@ -240,6 +266,7 @@ def project_conflicts(grads: list[torch.Tensor], order: list[list[int]] | None =
 @register_method("pcgrad")
 class PCGrad(Method):
     "PCGrad over the tasks {fused, each unimodal}: conflicting components removed on the shared parameters."
+    own_unimodal_loss = True
     def setup(self, trainer: Trainer) -> None: super().setup(trainer); self.cfg = trainer.cfg.methods.pcgrad
     def loss(self, out: ModelOutput, batch: dict) -> torch.Tensor:
         losses = task_losses(out, batch["label"])
@@ -270,6 +297,7 @@ def dwa_weights(history: list[list[float]], temperature: float) -> list[float]:
 @register_method("dwa")
 class DWA(Method):
     "DWA: task weights from the ratio of the last two epochs' average losses."
+    own_unimodal_loss = True
     def setup(self, trainer: Trainer) -> None:
         super().setup(trainer)
         self.cfg, self.history, self.sums, self.n = trainer.cfg.methods.dwa, [], None, 0
@@ -326,6 +354,7 @@ class SingleTask(Method):
 class GBlend(Method):
     "G-Blend: a weighted sum of the fused and unimodal-head losses, weights from the generalisation/overfitting ratio."
     needs_unimodal_heads = True
+    own_unimodal_loss = True
     def setup(self, trainer: Trainer) -> None:
         super().setup(trainer)
         self.cfg, self.tasks = trainer.cfg.methods.gblend, ["fused", *trainer.model.modalities]

@@ -7,6 +7,7 @@ Docs: https://asgml.github.io/asgml/models.html.md"""
 # %% ../nbs/03_models.ipynb #4401ebf5
 from __future__ import annotations
 import math
+from contextlib import contextmanager
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Callable
@@ -17,7 +18,7 @@ from .core import ConfigError, ModelConfig
 __all__ = ['RESNET18_FILE', 'RESNET18_URL', 'ENCODERS', 'FUSIONS', 'MLPEncoder', 'over_frames', 'SmallCNN', 'ogm_ge_init',
            'ResNet18Encoder', 'stem', 'pretrained_path', 'load_resnet18_weights', 'TransformerAudioEncoder',
            'SequenceTransformer', 'LSTMEncoder', 'build_encoder', 'ConcatFusion', 'SumFusion', 'FiLMFusion',
-           'GatedFusion', 'ModelOutput', 'MultimodalModel', 'build_model']
+           'GatedFusion', 'ModelOutput', 'kept_buffers', 'MultimodalModel', 'build_model']
 
 # %% ../nbs/03_models.ipynb #bb95a9ec
 class MLPEncoder(nn.Module):
@@ -221,6 +222,17 @@ class ModelOutput:
         "Per-modality logits: the separate heads when the model has them, else the fusion slices."
         return self.heads if self.heads is not None else self.slices
 
+# %% ../nbs/03_models.ipynb #6d2c8e15
+@contextmanager
+def kept_buffers(module: nn.Module):
+    "Run the block, then copy every buffer of `module` back to what it was (BatchNorm running statistics, `num_batches_tracked`)."
+    saved = {n: b.clone() for n, b in module.named_buffers()}
+    try: yield module
+    finally:
+        with torch.no_grad():
+            for n, b in module.named_buffers():
+                if n in saved: b.copy_(saved[n])
+
 # %% ../nbs/03_models.ipynb #120f9daf
 class MultimodalModel(nn.Module):
     "Late fusion of per-modality encoders, with optional separate unimodal heads."
@@ -231,10 +243,11 @@ class MultimodalModel(nn.Module):
     @property
     def modalities(self) -> list[str]: return list(self.encoders)
     def encode(self, batch: dict, frozen: set[str] = frozenset()) -> dict[str, torch.Tensor]:
-        "Features per modality; encoders in `frozen` run without a graph."
+        "Features per modality; encoders in `frozen` run without a graph and leave their buffers as they were."
         out = {}
         for m, enc in self.encoders.items():
-            with torch.set_grad_enabled(torch.is_grad_enabled() and m not in frozen): out[m] = enc(batch[m])
+            if m not in frozen: out[m] = enc(batch[m]); continue
+            with torch.no_grad(), kept_buffers(enc): out[m] = enc(batch[m])
         return out
     def forward(self, batch: dict, frozen: set[str] = frozenset()) -> ModelOutput:
         feats = self.encode(batch, frozen)

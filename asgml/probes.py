@@ -6,19 +6,30 @@ Docs: https://asgml.github.io/asgml/probes.html.md"""
 
 # %% ../nbs/05_probes.ipynb #5ecd87f0
 from __future__ import annotations
+import math
 from collections import deque
 import numpy as np, torch, torch.nn as nn, torch.nn.functional as F
 from .core import DictDataset, ProbeConfig, batches
 from .metrics import utilization_gap
 
 # %% auto #0
-__all__ = ['make_probe', 'ProbeMonitor']
+__all__ = ['make_probe', 'init_linears_', 'ProbeMonitor']
 
 # %% ../nbs/05_probes.ipynb #dc2b53f4
-def make_probe(kind: str, dim: int, n_classes: int, hidden: int = 128) -> nn.Module:
-    "A `linear` probe or an `mlp_1layer` probe (one hidden ReLU layer)."
-    if kind == "linear": return nn.Linear(dim, n_classes)
-    return nn.Sequential(nn.Linear(dim, hidden), nn.ReLU(), nn.Linear(hidden, n_classes))
+def make_probe(kind: str, dim: int, n_classes: int, hidden: int = 128, device: torch.device | str | None = None) -> nn.Module:
+    "A `linear` probe or an `mlp_1layer` probe (one hidden ReLU layer); on `device='meta'` it draws no weights."
+    if kind == "linear": return nn.Linear(dim, n_classes, device=device)
+    return nn.Sequential(nn.Linear(dim, hidden, device=device), nn.ReLU(), nn.Linear(hidden, n_classes, device=device))
+
+def init_linears_(module: nn.Module, gen: torch.Generator) -> nn.Module:
+    "Draw every `nn.Linear`'s weight and bias from U(-1/sqrt(fan_in), 1/sqrt(fan_in)), `nn.Linear`'s own default, with `gen`."
+    with torch.no_grad():
+        for lin in module.modules():
+            if not isinstance(lin, nn.Linear): continue
+            bound = 1 / math.sqrt(lin.in_features)
+            lin.weight.uniform_(-bound, bound, generator=gen)
+            if lin.bias is not None: lin.bias.uniform_(-bound, bound, generator=gen)
+    return module
 
 # %% ../nbs/05_probes.ipynb #4a7648a9
 class ProbeMonitor:
@@ -33,10 +44,9 @@ class ProbeMonitor:
         self.history: list[dict] = []
 
     def _fresh(self, dim: int) -> tuple[nn.Module, torch.optim.Optimizer]:
-        "A new probe and its Adam, initialised from the monitor's own generator (the global RNG stays untouched)."
-        with torch.random.fork_rng(devices=[]):
-            torch.manual_seed(int(torch.randint(2**31, (1,), generator=self.gen)))
-            p = make_probe(self.cfg.probe_type, dim, self.n_classes, self.cfg.hidden).to(self.device)
+        "A new probe and its Adam, its weights drawn from the monitor's own generator (no global RNG is read or seeded)."
+        p = make_probe(self.cfg.probe_type, dim, self.n_classes, self.cfg.hidden, device="meta").to_empty(device="cpu")
+        p = init_linears_(p, self.gen).to(self.device)
         return p, torch.optim.Adam(p.parameters(), lr=self.cfg.lr)
 
     def observe(self, features: dict[str, torch.Tensor], labels: torch.Tensor) -> None:

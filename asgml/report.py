@@ -1,4 +1,4 @@
-"""From the run store to the paper: the ablation table with statistics (Markdown and LaTeX) and the figures.
+"""From the run store to the paper: the ablation and sensitivity tables with paired statistics (Markdown and LaTeX) and the figures.
 
 Docs: https://asgml.github.io/asgml/report.html.md"""
 
@@ -8,51 +8,137 @@ Docs: https://asgml.github.io/asgml/report.html.md"""
 from __future__ import annotations
 import json
 from pathlib import Path
-import numpy as np, pandas as pd
+from typing import NamedTuple
+import numpy as np, pandas as pd, yaml
 import matplotlib.pyplot as plt
 from scipy import stats
 from .experiments import GRID_ALIASES, load_runs, runs_root
 
 # %% auto #0
-__all__ = ['ROW_ORDER', 'DISPLAY', 'FIGURES', 'grid_point', 'split_grid', 'run_groups', 'welch', 'mean_std', 'holm', 'reference',
-           'versus_column', 'versus', 'ablation_table', 'write_fixture_run', 'point_pairs', 'point_order', 'point_name',
-           'grid_points', 'sensitivity_table', 'latex_escape', 'to_latex', 'runs_sentence', 'per_run_csv', 'panel_grid',
-           'panels', 'plot_probe_trajectories', 'unimodal_gap', 'plot_utilisation_gap', 'epoch_update_ratio',
-           'plot_update_ratio', 'save_figure', 'write_report', 'write_table']
+__all__ = ['ROW_ORDER', 'DISPLAY', 'PROTOCOL_KEY', 'VARIANT_KEYS', 'PROTOCOLS', 'BASELINE_PROTOCOL', 'NO_TEST', 'TEXT_COLUMNS',
+           'FIGURES', 'point_pairs', 'point_name', 'run_tag', 'is_ablation', 'split_grid', 'run_config', 'run_design',
+           'run_protocol', 'annotate', 'run_groups', 'Comparison', 'paired', 'paired_test', 'welch', 'compare',
+           'mean_std', 'holm', 'reference', 'baseline_of', 'comparison_cell', 'versus_column', 'versus',
+           'ablation_table', 'write_fixture_run', 'point_order', 'grid_points', 'validation_pick', 'sensitivity_rows',
+           'sensitivity_table', 'latex_escape', 'markdown', 'to_latex', 'runs_sentence', 'table_note', 'per_run_csv',
+           'panel_grid', 'panels', 'plot_probe_trajectories', 'unimodal_gap', 'plot_utilisation_gap',
+           'epoch_update_ratio', 'plot_update_ratio', 'paired_differences', 'plot_paired_differences', 'save_figure',
+           'write_report', 'write_table']
 
 # %% ../nbs/08a_report.ipynb #efafa177
 ROW_ORDER = ["baseline", "ogm_ge", "cggm", "asgml_frequency", "asgml_staleness", "asgml_adaptive", "ogm_ge+asgml_adaptive"]
-DISPLAY = {"baseline": "Baseline (joint)", "ogm_ge": "OGM-GE", "cggm": "CGGM", "asgml_frequency": "ASGML fixed frequency",
+DISPLAY = {"baseline": "Baseline", "ogm_ge": "OGM-GE", "cggm": "CGGM", "asgml_frequency": "ASGML fixed frequency",
            "asgml_staleness": "ASGML fixed staleness", "asgml_adaptive": "ASGML adaptive", "ogm_ge+asgml_adaptive": "OGM-GE + ASGML adaptive",
            "mmpareto": "MMPareto", "gradnorm": "GradNorm", "pcgrad": "PCGrad", "dwa": "DWA", "gblend": "G-Blend", "miles": "MILES",
            "inforeg": "InfoReg", "opm": "OPM", "asgml_boost": "ASGML boost", "modality_lr": "Per-modality LR (control)"}
+PROTOCOL_KEY = "train.unimodal_aux_loss"
+VARIANT_KEYS = (PROTOCOL_KEY, "asgml.schedule_target", "asgml.probe_signal")   # a folder tag of only these keys is an ablation row, not a grid point
 
-def grid_point(path: str, method: str) -> str:
-    "The grid point of the run in `path` (its folder between method and seed, e.g. 'asgml.k_ratio=3'); '' at the method's own config."
+def point_pairs(tag: str) -> list[tuple[str, str]]:
+    "The (key, value) pairs of a run folder tag 'k=v[,k=v]'; none for ''."
+    return [tuple(kv.split("=", 1)) for kv in tag.split(",") if kv]
+
+def point_name(tag: str) -> str:
+    "A tag as its row shows it, without the protocol key: 'asgml.threshold_delta=0.05' -> 'threshold_delta = 0.05'."
+    short = {full: alias for alias, full in GRID_ALIASES.items()} | {k: k.rsplit(".", 1)[-1] for k in VARIANT_KEYS}
+    return ", ".join(f"{short.get(k, k)} = {v}" for k, v in point_pairs(tag) if k != PROTOCOL_KEY)
+
+def run_tag(path: str, method: str) -> str:
+    "The tag of the run in `path`: its folder between method and seed (e.g. 'asgml.k_ratio=3'), '' where there is none."
     return Path(path).parent.name if Path(path).parent.name != method else ""
 
+def is_ablation(tag: str) -> bool:
+    "Whether a run with folder tag `tag` is an ablation row (no tag, or only `VARIANT_KEYS`) rather than a grid point."
+    return all(k in VARIANT_KEYS for k, _ in point_pairs(tag))
+
 def split_grid(runs: pd.DataFrame) -> tuple[pd.DataFrame, pd.DataFrame]:
-    "(runs at their method's own config, runs at a grid point)."
-    own = np.array([grid_point(p, m) == "" for p, m in zip(runs.path, runs.method)], bool)
+    "(ablation runs: at their method's own config or a variant of it, runs at a grid point)."
+    own = np.array([is_ablation(run_tag(p, m)) for p, m in zip(runs.path, runs.method)], bool)
     return runs[own], runs[~own]
 
+# %% ../nbs/08a_report.ipynb #a2a4b7a7
+PROTOCOLS = ("joint", "joint+unimodal", "own")   # in the table's order
+BASELINE_PROTOCOL = {"joint": "joint", "joint+unimodal": "joint+unimodal", "own": "joint+unimodal"}   # whose baseline a protocol's rows are compared with
+
+def run_config(path: str) -> dict:
+    "The run's resolved config, its `config.yaml` (parsed with libyaml where there is one: the store holds hundreds)."
+    return yaml.load((Path(path) / "config.yaml").read_text(), Loader=getattr(yaml, "CSafeLoader", yaml.SafeLoader))
+
+def run_design(cfg: dict) -> str:
+    "What the seed fixes in a run, its dataset, seed and `data` section, as one string: equal designs saw the same data and initialisation."
+    return json.dumps({k: cfg.get(k) for k in ("dataset", "seed", "data")}, sort_keys=True, default=str)
+
+def run_protocol(cfg: dict, recorded: object = None) -> str:
+    "The run's loss protocol: `recorded` (its metrics' `loss_protocol`), else from its config ('joint+unimodal' where `train.unimodal_aux_loss`)."
+    if isinstance(recorded, str): return recorded
+    return "joint+unimodal" if (cfg.get("train") or {}).get("unimodal_aux_loss") else "joint"
+
+def annotate(runs: pd.DataFrame) -> pd.DataFrame:
+    "`runs` with each run's folder `tag`, loss `protocol` and `design` (from its config.yaml), and `best_val_acc` (NaN where not recorded)."
+    cfgs, recorded = [run_config(p) for p in runs.path], runs.get("loss_protocol", [None] * len(runs))
+    return runs.assign(tag=[run_tag(p, m) for p, m in zip(runs.path, runs.method)], design=[run_design(c) for c in cfgs],
+                       protocol=[run_protocol(c, r) for c, r in zip(cfgs, recorded)], best_val_acc=runs.get("best_val_acc", np.nan))
+
 def run_groups(runs: pd.DataFrame) -> pd.DataFrame:
-    "Runs of one dataset with a `group` label: the method's name, plus the grid point or config hash where a method has several configs."
-    runs = runs.copy()
-    runs["tag"] = [grid_point(p, m) for p, m in zip(runs.path, runs.method)]
-    n_cfg = runs.groupby("method")["config"].transform("nunique")
-    label = lambda r: DISPLAY.get(r.method, r.method) + (f" [{r.tag or 'config ' + r.config}]" if n_cfg[r.name] > 1 else "")
-    runs["group"] = runs.apply(label, axis=1)
+    "`annotate`d runs of one dataset, in table order, with a row `label` and a `group` that also names the protocol where there are several."
+    runs = annotate(runs)
+    runs["label"] = [DISPLAY.get(m, m) + (f" [{point_name(t)}]" if point_name(t) else "") for m, t in zip(runs.method, runs.tag)]
+    several = runs.groupby(["label", "protocol"])["config"].transform("nunique") > 1
+    runs.loc[several, "label"] += " [config " + runs.config[several] + "]"
+    runs["group"] = runs.label + (" · " + runs.protocol if runs.protocol.nunique() > 1 else "")
     order = {m: i for i, m in enumerate(ROW_ORDER)}
-    runs["rank"] = runs.method.map(lambda m: order.get(m, len(order)))
+    runs["rank"] = [(PROTOCOLS.index(p) if p in PROTOCOLS else len(PROTOCOLS), order.get(m, len(order))) for p, m in zip(runs.protocol, runs.method)]
     return runs.sort_values(["rank", "method", "tag", "config", "seed"])
 
 # %% ../nbs/08a_report.ipynb #6a4a290a
-def welch(a: np.ndarray, b: np.ndarray) -> tuple[float, float]:
-    "(mean(a) - mean(b) in points, Welch's two-sided p-value); p is NaN with fewer than two values on a side."
-    diff = 100 * (np.mean(a) - np.mean(b))
-    if len(a) < 2 or len(b) < 2: return diff, float("nan")
-    return diff, float(stats.ttest_ind(a, b, equal_var=False).pvalue)
+class Comparison(NamedTuple):
+    "Arm a minus arm b in points: the difference, its 95 % interval (lo, hi), the two-sided p, and whether the arms were paired by seed."
+    diff: float
+    lo: float
+    hi: float
+    p: float
+    paired: bool
+
+NO_TEST = Comparison(np.nan, np.nan, np.nan, np.nan, True)   # a reference against itself, or a row without a reference
+
+def paired(a: pd.DataFrame, b: pd.DataFrame) -> bool:
+    """Whether two arms pair up by seed.
+
+    Parameters
+    ----------
+    a, b : `annotate`d runs of one arm each
+
+    Returns
+    -------
+    True where both hold the same seeds, each once, and per seed the same `design` (dataset, seed, data config).
+    """
+    da, db = dict(zip(a.seed, a.design)), dict(zip(b.seed, b.design))
+    return len(da) == len(a) and len(db) == len(b) and da == db
+
+def paired_test(x: np.ndarray, y: np.ndarray) -> Comparison:
+    "Seed-aligned `x` minus `y`: the mean difference, its t-interval over seeds (ddof = 1) and `ttest_rel`'s p; only the difference with one seed."
+    if len(x) < 2: return NO_TEST._replace(diff=float(np.mean(x - y)))
+    r = stats.ttest_rel(x, y); ci = r.confidence_interval(0.95)
+    return Comparison(float(np.mean(x - y)), float(ci.low), float(ci.high), float(r.pvalue), True)
+
+def welch(x: np.ndarray, y: np.ndarray) -> Comparison:
+    "Unpaired `x` against `y`: the difference of means, Welch's 95 % interval and p; only the difference with one value on a side."
+    diff = float(np.mean(x) - np.mean(y))
+    if min(len(x), len(y)) < 2: return Comparison(diff, np.nan, np.nan, np.nan, False)
+    r = stats.ttest_ind(x, y, equal_var=False); ci = r.confidence_interval(0.95)
+    return Comparison(diff, float(ci.low), float(ci.high), float(r.pvalue), False)
+
+def compare(a: pd.DataFrame, b: pd.DataFrame, col: str = "test_acc") -> Comparison:
+    """Arm `a` minus arm `b` on `col`, in points: the paired test where the arms pair up by seed, else Welch's.
+
+    Parameters
+    ----------
+    a, b : `annotate`d runs of one arm each
+    col : the metric compared (a fraction; the comparison is in points)
+    """
+    if not paired(a, b): return welch(100 * a[col].to_numpy(), 100 * b[col].to_numpy())
+    x, y = (100 * r.set_index("seed")[col].sort_index().to_numpy() for r in (a, b))
+    return paired_test(x, y)
 
 def mean_std(x: pd.Series, scale: float = 100.0, digits: int = 2) -> str:
     "'mean ± std' (ddof = 1) of the non-missing values, or the single value."
@@ -68,52 +154,66 @@ def holm(p: np.ndarray) -> np.ndarray:
     return out
 
 # %% ../nbs/08a_report.ipynb #7480dd5c
-def reference(runs: pd.DataFrame, method: str) -> str | None:
-    "The group of `method` the significance columns compare against: outside a grid, its config with the most seeds."
-    r = runs[(runs.method == method) & (runs.tag == "")]
+def reference(runs: pd.DataFrame, method: str, protocol: str) -> str | None:
+    "The group of `method` that rows are compared with under `protocol`: its own config (no variant, no grid point) with the most seeds."
+    r = runs[(runs.method == method) & (runs.protocol == protocol) & (runs.tag.map(point_name) == "")]
     return None if r.empty else r[r.config == r.groupby("config").size().idxmax()].group.iloc[0]
 
-def versus_column(tests: list[tuple[float, float]]) -> list[str]:
-    "(difference, p) per row as '+d.dd (p=...)', '*' where Holm's correction over the column keeps p < 0.05; '–' for no comparison."
-    fmt = lambda d, p, h: "–" if np.isnan(d) else f"{d:+.2f}" + ("" if np.isnan(p) else f" (p={p:.3f})" if p >= 0.001 else " (p<0.001)") + ("*" if h < 0.05 else "")
-    return [fmt(d, p, h) for (d, p), h in zip(tests, holm(np.array([p for _, p in tests], float)))]
+def baseline_of(runs: pd.DataFrame, group: str, method: str = "baseline") -> str | None:
+    "The `reference` of `method` that `group` is compared with: under the protocol `BASELINE_PROTOCOL` gives for the group's."
+    p = runs.protocol[runs.group == group].iloc[0]
+    return reference(runs, method, BASELINE_PROTOCOL.get(p, p))
 
-def versus(runs: pd.DataFrame, ref: str | None) -> list[str]:
-    "Per group, its test accuracies against the reference group's (`versus_column`)."
-    ref_acc = runs[runs.group == ref].test_acc.to_numpy()
-    return versus_column([(np.nan, np.nan) if ref is None or label == ref else welch(g.test_acc.to_numpy(), ref_acc)
-                          for label, g in runs.groupby("group", sort=False)])
+def comparison_cell(c: Comparison, p_holm: float) -> str:
+    "'+d.dd [lo, hi] (p=...)', 'Welch, unpaired' in the brackets where the arms do not pair up, '*' where `p_holm` < 0.05; '–' for none."
+    if np.isnan(c.diff): return "–"
+    notes = [] if np.isnan(c.p) else [f"p={c.p:.3f}" if c.p >= 0.001 else "p<0.001"]
+    notes += [] if c.paired else ["Welch, unpaired" if notes else "unpaired"]
+    ci = "" if np.isnan(c.lo) else f" [{c.lo:+.2f}, {c.hi:+.2f}]"
+    return f"{c.diff:+.2f}{ci}" + (f" ({', '.join(notes)})" if notes else "") + ("*" if p_holm < 0.05 else "")
+
+def versus_column(tests: list[Comparison]) -> list[str]:
+    "One column of comparisons as `comparison_cell`s, with Holm's correction over the column."
+    return [comparison_cell(c, h) for c, h in zip(tests, holm(np.array([c.p for c in tests], float)))]
+
+def versus(runs: pd.DataFrame, method: str) -> list[str]:
+    "Per group of `run_groups` runs, its test accuracy against `method`'s reference of the matching protocol (`baseline_of`)."
+    arm = lambda g: runs[runs.group == g]
+    refs = {g: baseline_of(runs, g, method) for g in runs.group.unique()}
+    return versus_column([NO_TEST if ref in (None, g) else compare(arm(g), arm(ref)) for g, ref in refs.items()])
 
 def ablation_table(runs: pd.DataFrame) -> pd.DataFrame:
-    "The ablation table of one dataset's runs at their methods' own configs (grid points are `sensitivity_table`'s): one row per method and config."
+    """The ablation table of one dataset: one row per method, loss protocol, variant and config.
+
+    Parameters
+    ----------
+    runs : `load_runs` rows of one dataset; runs at grid points are left to `sensitivity_table`
+    """
     runs = run_groups(split_grid(runs)[0])
-    rows = [{"method": label, "seeds": len(g), "test acc (%)": mean_std(g.test_acc), "macro-F1 (%)": mean_std(g.test_macro_f1),
-             "utilisation gap (%)": mean_std(g.utilization_gap), "epochs to 90 %": mean_std(g.epochs_to_90pct, 1.0, 1),
-             "s / epoch": f"{g.sec_per_epoch.mean():.2f}"} for label, g in runs.groupby("group", sort=False)]
-    return pd.DataFrame(rows).assign(**{"vs baseline": versus(runs, reference(runs, "baseline")),
-                                        "vs OGM-GE": versus(runs, reference(runs, "ogm_ge"))})
+    rows = [{"method": g.label.iloc[0], "protocol": g.protocol.iloc[0], "seeds": len(g), "test acc (%)": mean_std(g.test_acc),
+             "macro-F1 (%)": mean_std(g.test_macro_f1), "utilisation gap (%)": mean_std(g.utilization_gap),
+             "epochs to 90 %": mean_std(g.epochs_to_90pct, 1.0, 1), "s / epoch": f"{g.sec_per_epoch.mean():.2f}"} for _, g in runs.groupby("group", sort=False)]
+    return pd.DataFrame(rows).assign(**{"vs baseline": versus(runs, "baseline"), "vs OGM-GE": versus(runs, "ogm_ge")})
 
 # %% ../nbs/08a_report.ipynb #b12b0665
 def write_fixture_run(root: Path, method: str, seed: int, acc: float, lr: float = 0.05, dataset: str = "synthetic", epochs: int = 3,
-                      point: str = "") -> Path:
-    "A minimal finished run record (config, metrics, history, probes) for tests and examples; `point` puts it at a grid point."
+                      point: str = "", val: float | None = None, protocol: str = "joint", data: dict | None = None,
+                      legacy: bool = False) -> Path:
+    "A minimal finished run record (config, metrics, history, probes) for tests and examples; `point`: its folder tag, `legacy`: no loss protocol."
     p = root / dataset / method / point / f"seed{seed}"; p.mkdir(parents=True, exist_ok=True)
-    (p / "config.yaml").write_text(yaml.safe_dump({"dataset": dataset, "method": method, "seed": seed, "train": {"lr": lr}}))
+    train = {"lr": lr, "unimodal_aux_loss": protocol == "joint+unimodal"}
+    (p / "config.yaml").write_text(yaml.safe_dump({"dataset": dataset, "method": method, "seed": seed, "data": data or {"n_train": 200}, "train": train}))
     h = pd.DataFrame({"epoch": range(1, epochs + 1), "val_acc": np.linspace(acc / 2, acc, epochs), "sec": 1.0,
                       "val_unimodal_acc/a": np.linspace(0.3, 0.8, epochs), "val_unimodal_acc/b": np.linspace(0.2, 0.3 + acc / 4, epochs),
                       "update_ratio/a": np.linspace(1.0, 0.6, epochs) if "asgml" in method else 1.0, "update_ratio/b": 1.0})
     h.to_csv(p / "history.csv", index=False)
     pd.DataFrame({"step": [10, 20, 30], "probe_acc/a": [0.4, 0.6, 0.8], "probe_acc/b": [0.2, 0.3, acc / 2], "gap": 0.0}).to_csv(p / "probes.csv", index=False)
-    m = {"dataset": dataset, "method": method, "seed": seed, "test_acc": acc, "test_macro_f1": acc - 0.01, "utilization_gap": 0.5 - acc / 4,
-         "epochs_to_90pct": 2, "sec_per_epoch": 1.0, "git_commit": "abc1234", "unimodal_test_acc": {"a": 0.8, "b": acc / 2}}
-    (p / "metrics.json").write_text(json.dumps(m))
+    m = {"dataset": dataset, "method": method, "seed": seed, "test_acc": acc, "best_val_acc": acc if val is None else val, "test_macro_f1": acc - 0.01,
+         "utilization_gap": 0.5 - acc / 4, "epochs_to_90pct": 2, "sec_per_epoch": 1.0, "git_commit": "abc1234", "unimodal_test_acc": {"a": 0.8, "b": acc / 2}}
+    (p / "metrics.json").write_text(json.dumps(m | ({} if legacy else {"loss_protocol": protocol})))
     return p
 
 # %% ../nbs/08a_report.ipynb #17d69370
-def point_pairs(point: str) -> list[tuple[str, str]]:
-    "The (key, value) pairs of a grid point 'k=v[,k=v]'."
-    return [tuple(kv.split("=", 1)) for kv in point.split(",")]
-
 def point_order(point: str) -> tuple:
     "Sort key of a grid point: by key, then by value, numbers numerically."
     def value(v: str) -> tuple:
@@ -121,38 +221,56 @@ def point_order(point: str) -> tuple:
         except ValueError: return (1, 0.0, v)
     return tuple((k, value(v)) for k, v in point_pairs(point))
 
-def point_name(point: str) -> str:
-    "A grid point with the design's short key names: 'asgml.threshold_delta=0.05' -> 'threshold_delta = 0.05'."
-    short = {full: alias for alias, full in GRID_ALIASES.items()}
-    return ", ".join(f"{short.get(k, k)} = {v}" for k, v in point_pairs(point))
-
-def grid_points(runs: pd.DataFrame, method: str) -> list[tuple[str, pd.DataFrame]]:
-    "(setting, runs) of each grid point of `method` in grouped `runs`, in the order of their values."
-    points = runs[(runs.method == method) & (runs.tag != "")].groupby("tag")
+def grid_points(runs: pd.DataFrame, method: str, protocol: str) -> list[tuple[str, pd.DataFrame]]:
+    "(setting, runs) of each grid point of `method` under `protocol` in `run_groups` runs, in the order of their values."
+    points = runs[(runs.method == method) & (runs.protocol == protocol) & ~runs.tag.map(is_ablation)].groupby("tag")
     return [(point_name(t), g) for t, g in sorted(points, key=lambda t: point_order(t[0]))]
 
+def validation_pick(arms: list[pd.DataFrame]) -> int | None:
+    "Index of the arm of highest mean `best_val_acc` (to 1e-6; a tie goes to the first listed); None where no arm has one."
+    means = np.array([g.best_val_acc.mean() for g in arms], float).round(6)
+    return None if np.isnan(means).all() else int(np.nanargmax(means))
+
+def sensitivity_rows(runs: pd.DataFrame, method: str, protocol: str) -> tuple[list[dict], list[Comparison]]:
+    "The rows of one method under one protocol (default first, † on validation's pick) and each one's comparison with the default."
+    own = runs[runs.group == reference(runs, method, protocol)]
+    arms = ([("default", own)] if len(own) else []) + grid_points(runs, method, protocol)
+    pick = validation_pick([g for _, g in arms])
+    rows = [{"method": DISPLAY.get(method, method), "protocol": protocol, "setting": s + (" †" if i == pick else ""), "seeds": len(g),
+             "val acc (%)": mean_std(g.best_val_acc), "test acc (%)": mean_std(g.test_acc), "utilisation gap (%)": mean_std(g.utilization_gap),
+             "epochs to 90 %": mean_std(g.epochs_to_90pct, 1.0, 1)} for i, (s, g) in enumerate(arms)]
+    return rows, [NO_TEST if g is own or own.empty else compare(g, own) for _, g in arms]
+
 def sensitivity_table(runs: pd.DataFrame) -> pd.DataFrame:
-    "Each method's grid points beside its own config ('default'): statistics over seeds, Welch's test against the default (Holm over the table)."
-    runs, rows, tests = run_groups(runs), [], []
-    for m in runs[runs.tag != ""].method.unique():
-        own = runs[runs.group == reference(runs, m)]
-        for setting, g in ([("default", own)] if len(own) else []) + grid_points(runs, m):
-            rows.append({"method": DISPLAY.get(m, m), "setting": setting, "seeds": len(g), "test acc (%)": mean_std(g.test_acc),
-                         "utilisation gap (%)": mean_std(g.utilization_gap), "epochs to 90 %": mean_std(g.epochs_to_90pct, 1.0, 1)})
-            tests.append((np.nan, np.nan) if g is own or own.empty else welch(g.test_acc.to_numpy(), own.test_acc.to_numpy()))
-    return pd.DataFrame(rows).assign(**{"vs default": versus_column(tests)})
+    """Each method's grid points beside its own config, per loss protocol; validation's pick marked †.
+
+    Parameters
+    ----------
+    runs : `load_runs` rows of one dataset, its methods' own configs included (they are the defaults)
+    """
+    runs = run_groups(runs)
+    blocks = runs[~runs.tag.map(is_ablation)][["method", "protocol"]].drop_duplicates()
+    parts = [sensitivity_rows(runs, m, p) for m, p in blocks.itertuples(index=False)]
+    return pd.DataFrame([r for rows, _ in parts for r in rows]).assign(**{"vs default": versus_column([c for _, cs in parts for c in cs])})
 
 # %% ../nbs/08a_report.ipynb #9650b396
 def latex_escape(s: str) -> str:
-    "Escape LaTeX specials and typeset ±, < and the en dash."
-    for a, b in (("\\", r"\textbackslash{}"), ("&", r"\&"), ("%", r"\%"), ("_", r"\_"), ("#", r"\#"), ("±", r"$\pm$"), ("<", r"$<$"), ("–", "--")):
+    "Escape LaTeX specials and typeset ±, <, † and the en dash."
+    for a, b in (("\\", r"\textbackslash{}"), ("&", r"\&"), ("%", r"\%"), ("_", r"\_"), ("#", r"\#"), ("±", r"$\pm$"), ("<", r"$<$"),
+                 ("†", r"$^\dagger$"), ("–", "--")):
         s = s.replace(a, b)
     return s
 
+TEXT_COLUMNS = ("method", "protocol", "setting")   # left-aligned in LaTeX; the numbers right-aligned
+
+def markdown(table: pd.DataFrame) -> str:
+    "The table as GitHub Markdown, every cell exactly as formatted (no re-reading of numbers)."
+    return table.to_markdown(index=False, disable_numparse=True)
+
 def to_latex(table: pd.DataFrame) -> str:
-    "A booktabs `tabular` of the ablation table."
+    "A booktabs `tabular` of a table."
     cols = list(table.columns)
-    lines = [r"\begin{tabular}{l" + "r" * (len(cols) - 1) + "}", r"\toprule", " & ".join(latex_escape(c) for c in cols) + r" \\", r"\midrule"]
+    lines = [r"\begin{tabular}{" + "".join("l" if c in TEXT_COLUMNS else "r" for c in cols) + "}", r"\toprule", " & ".join(latex_escape(c) for c in cols) + r" \\", r"\midrule"]
     lines += [" & ".join(latex_escape(str(v)) for v in row) + r" \\" for row in table.itertuples(index=False)]
     return "\n".join(lines + [r"\bottomrule", r"\end{tabular}", ""])
 
@@ -163,6 +281,15 @@ def runs_sentence(runs: pd.DataFrame) -> str:
     n = runs.method.nunique()
     return (f"{len(runs)} runs ({n} method{'s' if n != 1 else ''}, seeds {', '.join(map(str, seeds))}) from commit"
             f"{'s' if len(commits) > 1 else ''} {', '.join(commits) or 'unknown'}.")
+
+def table_note(table: pd.DataFrame) -> str:
+    "The note below a table: what its comparison cells mean, which reference each row has, and what † marks."
+    note = ("Comparisons: the difference in test accuracy in points [95 % CI] (p), paired by seed (paired t-test over seeds) where both arms "
+            "ran the same seeds on the same data, else Welch's unpaired test, marked 'Welch, unpaired'; * holds at the 5 % level after "
+            "Holm's correction over the column (the p shown is uncorrected).")
+    if "vs baseline" in table: note += " Each row is compared with the baseline and OGM-GE of its loss protocol; 'own' rows with those of 'joint+unimodal'."
+    if "setting" in table: note += " † marks the setting validation picks (highest mean validation accuracy; a tie goes to the row listed first)."
+    return note
 
 # %% ../nbs/08a_report.ipynb #08cae00c
 def _band(ax, x: np.ndarray, ys: list[np.ndarray], label: str, color=None) -> None:
@@ -212,16 +339,16 @@ def unimodal_gap(h: pd.DataFrame) -> np.ndarray:
     return (acc.max(axis=1) - acc.min(axis=1)).to_numpy()
 
 def plot_utilisation_gap(runs: pd.DataFrame, title: str = "") -> plt.Figure | None:
-    "The utilisation gap after each epoch, one panel per method against the baseline (grey), mean and band over seeds."
+    "The utilisation gap after each epoch, one panel per method against the baseline of its protocol (grey), mean and band over seeds."
     runs = run_groups(runs)
     data = per_run_csv(runs, "history.csv")
     if not data: return None
-    base = reference(runs, "baseline")
-    shown = [g for g in data if g != base] or list(data)
+    base = {g: baseline_of(runs, g) for g in data}
+    shown = [g for g in data if g not in base.values()] or list(data)
     fig, axes = panel_grid(len(shown), "epoch", "unimodal accuracy gap (val)", f"{title}: utilisation gap".strip(": "))
     band = lambda ax, g, name, color: _band(ax, data[g][0].epoch.to_numpy(), [unimodal_gap(f) for f in data[g]], name, color)
     for ax, label in zip(axes, shown):
-        if base in data and label != base: band(ax, base, base, "0.55")
+        if base[label] in data and label != base[label]: band(ax, base[label], base[label], "0.55")
         band(ax, label, "the panel's method", "C3"); ax.set_title(label, fontsize=9)
     axes[0].legend(fontsize=8); fig.tight_layout(); return fig
 
@@ -239,8 +366,40 @@ def plot_update_ratio(runs: pd.DataFrame, title: str = "") -> plt.Figure | None:
     fig = panels(data, "epoch", "update_ratio/", "fraction of steps updated", f"{title}: encoder update ratio".strip(": "), epoch_update_ratio)
     fig.axes[0].set_ylim(0, 1.05); return fig
 
+# %% ../nbs/08a_report.ipynb #0edb2bd4
+def paired_differences(runs: pd.DataFrame) -> list[tuple[str, str, pd.Series, Comparison]]:
+    "(group, protocol, per-seed test accuracy minus the baseline's in points, `compare`) for each `run_groups` group that pairs up with its `baseline_of`."
+    arm, out = (lambda g: runs[runs.group == g]), []
+    for g in runs.group.unique():
+        a, ref = arm(g), baseline_of(runs, g)
+        if ref not in (None, g) and paired(a, arm(ref)):
+            out.append((g, a.protocol.iloc[0], 100 * (a.set_index("seed").test_acc - arm(ref).set_index("seed").test_acc), compare(a, arm(ref))))
+    return out
+
+def _strip(ax: plt.Axes, y: int, d: pd.Series, c: Comparison, color: str) -> None:
+    n = len(d)   # the seeds in a band just above the row's interval, seed k at the same height in every row
+    ax.scatter(d.to_numpy(), y - 0.12 - 0.24 * np.arange(n) / max(n - 1, 1), s=20, color=color, alpha=0.8, lw=0)
+    ax.errorbar(c.diff, y, xerr=np.nan_to_num([[c.diff - c.lo], [c.hi - c.diff]]), fmt="D", color="k", ms=4, capsize=3, lw=1.2)
+
+def plot_paired_differences(runs: pd.DataFrame, title: str = "") -> plt.Figure | None:
+    "Per method, each seed's test accuracy minus the baseline's of its protocol (dots), their mean and 95 % CI (black), and zero."
+    rows = paired_differences(run_groups(runs))
+    if not rows: return None
+    colors = {p: f"C{i}" for i, p in enumerate(PROTOCOLS)}
+    fig, ax = plt.subplots(figsize=(7.5, h := 1.7 + 0.35 * len(rows)))
+    ax.axvline(0, color="0.5", lw=0.8, zorder=0)
+    for y, (_, p, d, c) in enumerate(rows): _strip(ax, y, d, c, colors.get(p, "C7"))
+    ax.set_yticks(range(len(rows)), [g for g, *_ in rows], fontsize=8); ax.set_ylim(len(rows) - 0.5, -0.5)
+    handles = [plt.Line2D([], [], marker="o", ls="", color=colors.get(p, "C7"), label=f"a seed ({p})") for p in dict.fromkeys(p for _, p, *_ in rows)]
+    fig.legend(handles=handles + [plt.Line2D([], [], marker="D", color="k", label="mean, 95 % CI")], fontsize=7, ncol=len(handles) + 1,
+               loc="lower center", frameon=False)
+    ax.set_xlabel("test accuracy minus the baseline's: same seed, same protocol (points)", fontsize=9)
+    ax.set_title(f"{title}: paired differences from the baseline".strip(": "), fontsize=10)
+    fig.tight_layout(rect=(0, 0.3 / h, 1, 1)); return fig
+
 # %% ../nbs/08a_report.ipynb #2816b6b9
-FIGURES = {"probe_trajectories": plot_probe_trajectories, "utilisation_gap": plot_utilisation_gap, "update_ratio": plot_update_ratio}
+FIGURES = {"probe_trajectories": plot_probe_trajectories, "utilisation_gap": plot_utilisation_gap, "update_ratio": plot_update_ratio,
+           "paired_differences": plot_paired_differences}
 
 def save_figure(fig: plt.Figure, stem: Path) -> None:
     "Save `fig` as `stem`.pdf and `stem`.png; the PDF carries no creation date, so an unchanged figure rewrites byte for byte."
@@ -273,8 +432,8 @@ def write_report(root: Path | None = None, out: Path | None = None, datasets: li
     return tables
 
 def write_table(table: pd.DataFrame, runs: pd.DataFrame, stem: Path, runs_tex: Path) -> pd.DataFrame:
-    "Write `table` as `stem`.md and `stem`.tex, and the sentence on its `runs` into `runs_tex`; returns `table`."
-    stem.with_suffix(".md").write_text(table.to_markdown(index=False) + "\n")
+    "Write `table` as `stem`.md (its `table_note` below it) and `stem`.tex, and the sentence on its `runs` into `runs_tex`; returns `table`."
+    stem.with_suffix(".md").write_text(markdown(table) + "\n\n" + table_note(table) + "\n")
     stem.with_suffix(".tex").write_text(to_latex(table))
     runs_tex.write_text(latex_escape(runs_sentence(runs)) + "\n")
     return table

@@ -11,15 +11,16 @@ import numpy as np, torch, torch.nn as nn, torch.nn.functional as F
 from .train import Method, register_method
 
 # %% auto #0
-__all__ = ['StalenessBuffer', 'swap_in_stale', 'gaps', 'ratios_to_others', 'adaptive_ratios', 'ratio_to_tau', 'ASGMLMethod',
-           'ASGMLFrequency', 'ASGMLStaleness', 'ASGMLAdaptive', 'boost_multipliers', 'ASGMLBoost', 'ModalityLR']
+__all__ = ['TIE_TOL', 'StalenessBuffer', 'swap_in_stale', 'gaps', 'ratios_to_others', 'signed_gaps', 'throttled',
+           'adaptive_ratios', 'ratio_to_tau', 'ASGMLMethod', 'ASGMLFrequency', 'ASGMLStaleness', 'ASGMLAdaptive',
+           'boost_multipliers', 'ASGMLBoost', 'ModalityLR']
 
 # %% ../nbs/07_staleness.ipynb #fac928ec
 class StalenessBuffer:
     "Gradient snapshots per modality: the gradient computed at step t is applied at step t + tau."
     def __init__(self): self.queues: dict[str, deque] = {}
 
-    def exchange(self, key: str, step: int, grads: list, tau: int, warmup: str = "reuse", params: list | None = None) -> tuple | None:
+    def exchange(self, key: str, step: int, grads: list, tau: int, warmup: str = "skip", params: list | None = None) -> tuple | None:
         """Store this step's `grads` for `key`; return `(step_then, grads_then, params_then)` to apply now, or None to hold still.
 
         Parameters
@@ -28,7 +29,7 @@ class StalenessBuffer:
         step : the current step t
         grads : this step's gradient per parameter (None where a parameter has none)
         tau : the delay now
-        warmup : "reuse" the oldest snapshot or "skip" while fewer than tau snapshots are held
+        warmup : while g_{t-tau} does not exist, "skip" (hold still) or "reuse" the oldest snapshot (applies it again)
         params : the parameters at step t (kept only for delay compensation)
         """
         q = self.queues.setdefault(key, deque())
@@ -47,7 +48,7 @@ class StalenessBuffer:
     def load_state_dict(self, s: dict) -> None: self.queues = {k: deque(v) for k, v in s.items()}
 
 # %% ../nbs/07_staleness.ipynb #2cd0b69e
-def swap_in_stale(encoder: nn.Module, buffer: StalenessBuffer, key: str, step: int, tau: int, warmup: str = "reuse", dc_lambda: float = 0.0) -> None:
+def swap_in_stale(encoder: nn.Module, buffer: StalenessBuffer, key: str, step: int, tau: int, warmup: str = "skip", dc_lambda: float = 0.0) -> None:
     "Replace the encoder's fresh gradients by those from `tau` steps ago (or clear them to hold it still)."
     params = list(encoder.parameters())
     grads = [p.grad for p in params]   # moved into the buffer, not copied: each backward allocates fresh .grad tensors
@@ -66,14 +67,46 @@ def ratios_to_others(x: dict[str, float], eps: float = 1e-8) -> dict[str, float]
     "Each value divided by the mean of the others' (OGM-GE's rho for N modalities)."
     return {m: (v + eps) / (np.mean([b for k, b in x.items() if k != m]) + eps) for m, v in x.items()}
 
+# %% ../nbs/07_staleness.ipynb #4f0a9d36
+TIE_TOL = 1e-9   # gaps within this of threshold_delta count as not above it (floating-point ties)
+
+def signed_gaps(acc: dict[str, float], target: str = "dominant") -> dict[str, float]:
+    "The gap that throttles: each modality's lead over the mean of the others (`dominant`) or its lag behind it (`weakest`)."
+    if target not in ("dominant", "weakest"): raise ValueError(f"target must be 'dominant' or 'weakest', not {target!r}")
+    sign = 1.0 if target == "dominant" else -1.0
+    return {m: sign * g for m, g in gaps(acc).items()}
+
+def throttled(acc: dict[str, float], delta: float, target: str = "dominant") -> set[str]:
+    """The modalities to throttle: every one whose signed gap exceeds `delta` (the rule above).
+
+    Parameters
+    ----------
+    acc : probe accuracy per modality
+    delta : `threshold_delta`
+    target : `schedule_target`, "dominant" or "weakest" (the mirrored control)
+    """
+    return {m for m, g in signed_gaps(acc, target).items() if g > delta + TIE_TOL}
+
 # %% ../nbs/07_staleness.ipynb #466454f7
-def adaptive_ratios(acc: dict[str, float], rho: dict[str, float], descent: dict[str, float], delta: float, gain: float, r_min: float) -> dict[str, float]:
-    "Update ratio per modality from probe accuracies, score ratios and loss-descent rates (the rule above)."
+def adaptive_ratios(acc: dict[str, float], rho: dict[str, float], descent: dict[str, float], delta: float, gain: float, r_min: float,
+                    target: str = "dominant") -> dict[str, float]:
+    """Update ratio per modality from probe accuracies, score ratios and loss-descent rates (the rule above).
+
+    Parameters
+    ----------
+    acc : probe accuracy per modality
+    rho : score ratio per modality (missing: 1)
+    descent : loss-descent rate per modality (missing: neutral)
+    delta, gain, r_min : `threshold_delta`, `adapt_gain`, `update_ratio_min`
+    target : `schedule_target`; "weakest" mirrors the gap and uses 1/rho and 1/q
+    """
     q = ratios_to_others({m: max(d, 0.0) for m, d in descent.items()})
-    out = {}
-    for m, g in gaps(acc).items():
-        c = float(np.clip(0.5 * (min(rho.get(m, 1.0), 2) + min(q.get(m, 1.0), 2)), 0.5, 1.5))
-        out[m] = 1.0 if g <= delta else max(r_min, 1 - gain * c * (g - delta))
+    slow, out = throttled(acc, delta, target), {}
+    for m, g in signed_gaps(acc, target).items():
+        rho_m, q_m = rho.get(m, 1.0), q.get(m, 1.0)
+        if target == "weakest": rho_m, q_m = 1 / max(rho_m, 1e-8), 1 / max(q_m, 1e-8)
+        c = float(np.clip(0.5 * (min(rho_m, 2) + min(q_m, 2)), 0.5, 1.5))
+        out[m] = max(r_min, 1 - gain * c * (g - delta)) if m in slow else 1.0
     return out
 
 def ratio_to_tau(r: float, r_min: float, tau_max: int) -> int:
@@ -105,9 +138,9 @@ class ASGMLMethod(Method):
         if self.cfg.probe_signal == "random": acc = dict(zip(acc, self.rng.permutation(list(acc.values())).tolist()))
         self.schedule(acc)
     def schedule(self, acc: dict[str, float]) -> None: raise NotImplementedError
-    def target(self, acc: dict[str, float]) -> str:
-        "The measured dominant modality (or the weakest, for the opposite-direction control)."
-        return (max if self.cfg.schedule_target == "dominant" else min)(acc, key=acc.get)
+    def to_throttle(self, acc: dict[str, float]) -> set[str]:
+        "The modalities to throttle now: `throttled` with the config's `threshold_delta` and `schedule_target`."
+        return throttled(acc, self.cfg.threshold_delta, self.cfg.schedule_target)
     def state_dict(self) -> dict:
         return {"ratio": self.ratio, "tau": self.tau, "credit": self.credit, "buffer": self.buffer.state_dict(), "rng": self.rng.bit_generator.state}
     def load_state_dict(self, s: dict) -> None:
@@ -117,17 +150,17 @@ class ASGMLMethod(Method):
 # %% ../nbs/07_staleness.ipynb #b8a42bfc
 @register_method("asgml_frequency")
 class ASGMLFrequency(ASGMLMethod):
-    "The measured dominant modality updates once every `k_ratio` steps; the others every step."
+    "Each throttled modality updates once every `k_ratio` steps; the others every step."
     def schedule(self, acc: dict[str, float]) -> None:
-        t = self.target(acc)
-        self.ratio = {m: 1 / self.cfg.k_ratio if m == t else 1.0 for m in acc}
+        slow = self.to_throttle(acc)
+        self.ratio = {m: 1 / self.cfg.k_ratio if m in slow else 1.0 for m in acc}
 
 @register_method("asgml_staleness")
 class ASGMLStaleness(ASGMLMethod):
-    "The measured dominant modality applies gradients `staleness_tau` steps old; the others fresh ones."
+    "Each throttled modality applies gradients `staleness_tau` steps old; the others fresh ones."
     def schedule(self, acc: dict[str, float]) -> None:
-        t = self.target(acc)
-        self.tau = {m: self.cfg.staleness_tau if m == t else 0 for m in acc}
+        slow = self.to_throttle(acc)
+        self.tau = {m: self.cfg.staleness_tau if m in slow else 0 for m in acc}
 
 # %% ../nbs/07_staleness.ipynb #b80b5f1d
 @register_method("asgml_adaptive")
@@ -147,7 +180,7 @@ class ASGMLAdaptive(ASGMLMethod):
         descent = {m: (self.prev_loss[m] - l) / max(self.prev_loss[m], 1e-8) for m, l in loss.items()} if self.prev_loss else {}
         rho = ratios_to_others(self.score) if len(self.score) > 1 else {}
         c = self.cfg
-        self.ratio = adaptive_ratios(acc, rho, descent, c.threshold_delta, c.adapt_gain, c.update_ratio_min)
+        self.ratio = adaptive_ratios(acc, rho, descent, c.threshold_delta, c.adapt_gain, c.update_ratio_min, c.schedule_target)
         if c.adapt == "staleness": self.ratio, self.tau = {m: 1.0 for m in acc}, {m: ratio_to_tau(r, c.update_ratio_min, c.tau_max) for m, r in self.ratio.items()}
         self.trainer.step_log |= {f"rho/{m}": v for m, v in rho.items()} | {f"descent/{m}": v for m, v in descent.items()}
         self.prev_loss, self.score, self.losses = loss, {}, {}
@@ -156,10 +189,12 @@ class ASGMLAdaptive(ASGMLMethod):
         super().load_state_dict(s); self.score, self.losses, self.prev_loss = s["score"], s["losses"], s["prev_loss"]
 
 # %% ../nbs/07_staleness.ipynb #c046069d
-def boost_multipliers(acc: dict[str, float], alpha: float, delta: float) -> dict[str, float]:
-    "Gradient multiplier per modality: grows with its deficit to the best modality beyond the dead zone."
-    best = max(acc.values())
-    return {m: 1 + alpha * max(0.0, best - a - delta) / max(1 - delta, 1e-8) for m, a in acc.items()}
+def boost_multipliers(acc: dict[str, float], alpha: float, delta: float, target: str = "dominant") -> dict[str, float]:
+    "Gradient multiplier per modality: grows with its deficit to the best modality beyond the dead zone (`weakest`: with its lead over the worst)."
+    if target not in ("dominant", "weakest"): raise ValueError(f"target must be 'dominant' or 'weakest', not {target!r}")
+    x = acc if target == "dominant" else {m: -a for m, a in acc.items()}
+    best = max(x.values())
+    return {m: 1 + alpha * max(0.0, best - a - delta) / max(1 - delta, 1e-8) for m, a in x.items()}
 
 @register_method("asgml_boost")
 class ASGMLBoost(ASGMLMethod):
@@ -167,7 +202,7 @@ class ASGMLBoost(ASGMLMethod):
     asynchronous = False
     def setup(self, trainer) -> None: super().setup(trainer); self.mult = {m: 1.0 for m in self.ratio}
     def schedule(self, acc: dict[str, float]) -> None:
-        self.mult = boost_multipliers(acc, self.cfg.boost_alpha, self.cfg.threshold_delta)
+        self.mult = boost_multipliers(acc, self.cfg.boost_alpha, self.cfg.threshold_delta, self.cfg.schedule_target)
         self.trainer.step_log |= {f"boost/{m}": v for m, v in self.mult.items()}
     def after_backward(self, step: int) -> None:
         for m, k in self.mult.items():
@@ -178,13 +213,13 @@ class ASGMLBoost(ASGMLMethod):
 
 @register_method("modality_lr")
 class ModalityLR(ASGMLMethod):
-    "Control: the measured dominant modality's learning rate divided by `k_ratio`, updated every step."
+    "Control: each throttled modality's learning rate divided by `k_ratio`, updated every step."
     asynchronous = False
     def setup(self, trainer) -> None: super().setup(trainer); self.scale = {m: 1.0 for m in self.ratio}
     def schedule(self, acc: dict[str, float]) -> None:
-        t = self.target(acc)
+        slow = self.to_throttle(acc)
         for m in acc:
-            new = 1 / self.cfg.k_ratio if m == t else 1.0
+            new = 1 / self.cfg.k_ratio if m in slow else 1.0
             for g in self.trainer.encoder_opts[m].param_groups: g["lr"] *= new / self.scale[m]
             self.scale[m] = new
     def state_dict(self) -> dict: return super().state_dict() | {"scale": self.scale}

@@ -1,9 +1,10 @@
 """Every baseline method keeps its whole state in the checkpoint, runs the same from a saved state as without a break,
 records its variant, and fails clearly on settings it cannot take."""
-import io, json
+import io, itertools, json
 import pytest, torch
-from asgml.core import ConfigError, get_dataset, load_config, seed_everything
-from asgml.train import Trainer, build_method, known_methods, run
+from asgml.core import ConfigError, batches, get_dataset, load_config, seed_everything
+from asgml.methods import cggm_trace
+from asgml.train import METHODS as REGISTRY, Trainer, build_method, known_methods, run, to_device
 from conftest import TINY
 
 METHODS = ["ogm_ge", "mmpareto", "cggm", "gradnorm", "pcgrad", "dwa", "gblend", "miles", "inforeg", "opm", "ogm_ge+asgml_adaptive"]
@@ -58,3 +59,49 @@ def test_composition_order():
     assert [p.name for p in tr.method.parts] == ["ogm_ge", "asgml_adaptive"]
     epoch(tr)
     assert tr.probes is not None and tr.probes.history
+
+# CGGM hand traces: per-batch accuracies in eighths (exact in floating point) and the coefficients worked out by hand.
+THREE_MODS = ["data.modalities=[a,b,c]", "data.signal=[5,3.5,3]", "data.difficulty=[0.1,0.2,0.2]", "data.dims=[16,16,16]", "data.sign_flip=[false,true,true]"]
+HAND = {
+    2: {"acc": [(4, 2), (6, 3), (8, 2), (7, 2), (7, 2)],
+        "code": [(1 / 3, 2 / 3), (1 / 3, 2 / 3), (-1, 2), (0, 1), (1, 1)],       # first step: previous accuracy 0
+        "guarded": [(1, 1), (1 / 3, 2 / 3), (0, 1), (1, 1), (1, 1)]},          # first step: no gain; clamp; S < min_gain
+    3: {"acc": [(4, 2, 2), (6, 2, 1)],
+        "code": [(0.5, 0.75, 0.75), (-1, 1, 2)],
+        "guarded": [(1, 1, 1), (0, 1, 1)]},
+}
+
+def hand_case(n: int, variant: str, names: list[str]) -> tuple[list[dict], list[dict]]:
+    "The hand trace for `n` modalities as dicts keyed by `names`: (accuracies, expected coefficients)."
+    h = HAND[n]
+    return [dict(zip(names, (k / 8 for k in a))) for a in h["acc"]], [dict(zip(names, c)) for c in h[variant]]
+
+@pytest.mark.parametrize("variant", ["code", "guarded"])
+@pytest.mark.parametrize("n", [2, 3])
+def test_cggm_hand_trace(n, variant):
+    accs, expected = hand_case(n, variant, ["a", "v", "t"][:n])
+    assert cggm_trace(accs, variant) == [pytest.approx(e, abs=1e-6) for e in expected]
+
+@pytest.mark.parametrize("variant", ["code", "guarded"])
+@pytest.mark.parametrize("n", [2, 3])
+def test_cggm_scales_encoders_by_hand_coefficients(n, variant):
+    "With scripted classifier accuracies, each step multiplies every encoder's gradient by the hand c times rho (no clip)."
+    tr = trainer("cggm", [*(THREE_MODS if n == 3 else []), "methods.cggm.grad_clip=0", f"methods.cggm.faithful_to={variant}"])
+    accs, expected = hand_case(n, variant, tr.model.modalities)
+    script, apply, seen = iter(accs), tr.method.after_backward, []
+    tr.method.train_classifiers = lambda feats, labels: next(script)
+    def checked(step: int) -> None:
+        before = {m: [p.grad.clone() for p in e.parameters()] for m, e in tr.model.encoders.items()}
+        apply(step)
+        for m, e in tr.model.encoders.items():
+            for g, p in zip(before[m], e.parameters()): torch.testing.assert_close(p.grad, g * tr.method.coef[m] * 1.3)
+        seen.append(dict(tr.method.coef))
+    tr.method.after_backward = checked
+    for b in itertools.islice(batches(tr.data.train, tr.cfg.train.batch_size), len(accs)): tr.train_step(to_device(b, tr.device))
+    assert seen == [pytest.approx(e, abs=1e-6) for e in expected]
+    assert tr.method.describe()["faithful_to"] == variant
+
+def test_own_unimodal_loss():
+    "Exactly the methods whose own loss already weighs the unimodal losses say so."
+    known_methods()
+    assert {n for n, cls in REGISTRY.items() if cls.own_unimodal_loss} == {"mmpareto", "gradnorm", "pcgrad", "dwa", "gblend"}
