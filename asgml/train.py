@@ -406,12 +406,12 @@ def run(cfg: Config, out_dir: str | Path) -> dict:
 
     A finished run of the same config is returned as it is; a checkpoint of the same config is resumed.
     """
-    out = Path(out_dir); out.mkdir(parents=True, exist_ok=True)
-    method = build_method(cfg.method)
+    out, method = Path(out_dir), build_method(cfg.method)
     check_method(cfg, method)
     cfg_dict = resolved_config(cfg, method)
     state = check_out_dir(out, cfg_dict)
     if state == "done": return json.loads((out / "metrics.json").read_text())
+    out.mkdir(parents=True, exist_ok=True)
     seed_everything(cfg.seed)
     data = get_dataset(cfg.dataset).build(cfg.data, cfg.seed)
     seed_everything(cfg.seed)

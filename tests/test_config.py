@@ -45,3 +45,11 @@ def test_missing_data_root_names_path_without_any_data(tmp_path):
     cfg = load_config("avdigits", [f"data.root={tmp_path / 'nowhere'}"])
     with pytest.raises((FileNotFoundError, ConfigError)) as e: get_dataset("avdigits").build(cfg.data, 0)
     assert str(tmp_path / "nowhere") in str(e.value) and "fsdd/recordings" in str(e.value)
+
+def test_method_settings_refused_before_anything_is_written(tmp_path, capsys):
+    "An ASGML method without probes, or a method with its own unimodal losses given the auxiliary loss too: one sentence, exit 2, no run folder."
+    from asgml.cli import main
+    for method, key in (("asgml_adaptive", "probe.enabled=false"), ("ogm_ge+asgml_frequency", "probe.enabled=false"), ("dwa", "train.unimodal_aux_loss=true")):
+        with pytest.raises(SystemExit) as e: main(["train", "--config", "synthetic", "--method", method, "--set", key, "--out", str(tmp_path / method)])
+        assert e.value.code == 2 and key.split("=")[0] in capsys.readouterr().err
+        assert not (tmp_path / method).exists()
