@@ -6,7 +6,7 @@ Docs: https://asgml.github.io/asgml/report.html.md"""
 
 # %% ../nbs/08a_report.ipynb #5e9ec16c
 from __future__ import annotations
-import json
+import json, textwrap
 from pathlib import Path
 from typing import NamedTuple
 import numpy as np, pandas as pd, yaml
@@ -21,7 +21,7 @@ __all__ = ['ROW_ORDER', 'DISPLAY', 'PROTOCOL_KEY', 'VARIANT_KEYS', 'PROTOCOLS', 
            'mean_std', 'holm', 'reference', 'baseline_of', 'comparison_cell', 'versus_column', 'versus',
            'ablation_table', 'write_fixture_run', 'point_order', 'grid_points', 'validation_pick', 'sensitivity_rows',
            'sensitivity_table', 'latex_escape', 'markdown', 'to_latex', 'runs_sentence', 'table_note', 'per_run_csv',
-           'panel_grid', 'panels', 'plot_probe_trajectories', 'unimodal_gap', 'plot_utilisation_gap',
+           'panel_grid', 'panel_title', 'panels', 'plot_probe_trajectories', 'unimodal_gap', 'plot_utilisation_gap',
            'epoch_update_ratio', 'plot_update_ratio', 'paired_differences', 'plot_paired_differences', 'save_figure',
            'write_report', 'write_table']
 
@@ -310,11 +310,15 @@ def per_run_csv(runs: pd.DataFrame, name: str) -> dict[str, list[pd.DataFrame]]:
 def panel_grid(n: int, xlabel: str, ylabel: str, title: str) -> tuple[plt.Figure, list[plt.Axes]]:
     "`n` labelled panels sharing their axes, up to 4 a row; the lowest panel of each column carries the x axis."
     ncol = min(n, 4); nrow = -(-n // ncol)
-    fig, grid = plt.subplots(nrow, ncol, figsize=(3.3 * ncol, 2.5 * nrow), sharex=True, sharey=True, squeeze=False)
+    fig, grid = plt.subplots(nrow, ncol, figsize=(3.3 * ncol, 2.5 * nrow), sharex=True, sharey=True, squeeze=False, layout="constrained")
     for ax in grid.flat[n:]: ax.axis("off")
     for ax in grid.flat[n - ncol:n]: ax.xaxis.set_tick_params(labelbottom=True); ax.set_xlabel(xlabel)
     for ax in grid[:, 0]: ax.set_ylabel(ylabel)
     fig.suptitle(title); return fig, list(grid.flat[:n])
+
+def panel_title(ax: plt.Axes, label: str) -> None:
+    "A panel's title, wrapped so that long method names do not run into the next panel."
+    ax.set_title(textwrap.fill(label, 36), fontsize=8.5)
 
 def panels(data: dict[str, list[pd.DataFrame]], x: str, prefix: str, ylabel: str, title: str, transform=None) -> plt.Figure:
     "One panel per method, one line (mean, band over seeds) per modality column `prefix<m>`."
@@ -324,8 +328,8 @@ def panels(data: dict[str, list[pd.DataFrame]], x: str, prefix: str, ylabel: str
     for ax, (label, fs) in zip(axes, data.items()):
         for m in mods:
             if f"{prefix}{m}" in fs[0]: _band(ax, fs[0][x].to_numpy(), [(transform or (lambda f, m: f[f"{prefix}{m}"].to_numpy()))(f, m) for f in fs], m, colors[m])
-        ax.set_title(label, fontsize=9)
-    axes[0].legend(fontsize=8); fig.tight_layout(); return fig
+        panel_title(ax, label)
+    axes[0].legend(fontsize=8); return fig
 
 # %% ../nbs/08a_report.ipynb #199257d8
 def plot_probe_trajectories(runs: pd.DataFrame, title: str = "") -> plt.Figure | None:
@@ -349,8 +353,8 @@ def plot_utilisation_gap(runs: pd.DataFrame, title: str = "") -> plt.Figure | No
     band = lambda ax, g, name, color: _band(ax, data[g][0].epoch.to_numpy(), [unimodal_gap(f) for f in data[g]], name, color)
     for ax, label in zip(axes, shown):
         if base[label] in data and label != base[label]: band(ax, base[label], base[label], "0.55")
-        band(ax, label, "the panel's method", "C3"); ax.set_title(label, fontsize=9)
-    axes[0].legend(fontsize=8); fig.tight_layout(); return fig
+        band(ax, label, "the panel's method", "C3"); panel_title(ax, label)
+    axes[0].legend(fontsize=8); return fig
 
 # %% ../nbs/08a_report.ipynb #75316ae0
 def epoch_update_ratio(h: pd.DataFrame, m: str) -> np.ndarray:
@@ -386,15 +390,15 @@ def plot_paired_differences(runs: pd.DataFrame, title: str = "") -> plt.Figure |
     rows = paired_differences(run_groups(runs))
     if not rows: return None
     colors = {p: f"C{i}" for i, p in enumerate(PROTOCOLS)}
-    fig, ax = plt.subplots(figsize=(7.5, h := 1.7 + 0.35 * len(rows)))
+    fig, ax = plt.subplots(figsize=(9, h := 1.7 + 0.35 * len(rows)))
     ax.axvline(0, color="0.5", lw=0.8, zorder=0)
     for y, (_, p, d, c) in enumerate(rows): _strip(ax, y, d, c, colors.get(p, "C7"))
     ax.set_yticks(range(len(rows)), [g for g, *_ in rows], fontsize=8); ax.set_ylim(len(rows) - 0.5, -0.5)
     handles = [plt.Line2D([], [], marker="o", ls="", color=colors.get(p, "C7"), label=f"a seed ({p})") for p in dict.fromkeys(p for _, p, *_ in rows)]
     fig.legend(handles=handles + [plt.Line2D([], [], marker="D", color="k", label="mean, 95 % CI")], fontsize=7, ncol=len(handles) + 1,
                loc="lower center", frameon=False)
-    ax.set_xlabel("test accuracy minus the baseline's: same seed, same protocol (points)", fontsize=9)
-    ax.set_title(f"{title}: paired differences from the baseline".strip(": "), fontsize=10)
+    ax.set_xlabel("test accuracy minus the baseline's (points; same seed, same protocol)", fontsize=9)
+    fig.suptitle(f"{title}: paired differences from the baseline".strip(": "), fontsize=10)
     fig.tight_layout(rect=(0, 0.3 / h, 1, 1)); return fig
 
 # %% ../nbs/08a_report.ipynb #2816b6b9
