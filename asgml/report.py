@@ -15,15 +15,15 @@ from scipy import stats
 from .experiments import GRID_ALIASES, load_runs, runs_root
 
 # %% auto #0
-__all__ = ['ROW_ORDER', 'DISPLAY', 'PROTOCOL_KEY', 'VARIANT_KEYS', 'PROTOCOLS', 'BASELINE_PROTOCOL', 'NO_TEST', 'TEXT_COLUMNS',
-           'FIGURES', 'point_pairs', 'point_name', 'run_tag', 'is_ablation', 'split_grid', 'run_config', 'run_design',
-           'run_protocol', 'annotate', 'run_groups', 'Comparison', 'paired', 'paired_test', 'welch', 'compare',
-           'mean_std', 'holm', 'reference', 'baseline_of', 'comparison_cell', 'versus_column', 'versus',
-           'ablation_table', 'write_fixture_run', 'point_order', 'grid_points', 'validation_pick', 'sensitivity_rows',
-           'sensitivity_table', 'latex_escape', 'markdown', 'to_latex', 'runs_sentence', 'table_note', 'per_run_csv',
-           'panel_grid', 'panel_title', 'panels', 'plot_probe_trajectories', 'unimodal_gap', 'plot_utilisation_gap',
-           'epoch_update_ratio', 'plot_update_ratio', 'paired_differences', 'plot_paired_differences', 'save_figure',
-           'write_report', 'write_table']
+__all__ = ['ROW_ORDER', 'DISPLAY', 'PROTOCOL_KEY', 'VARIANT_KEYS', 'PROTOCOLS', 'BASELINE_PROTOCOL', 'NO_TEST', 'CONTRASTS',
+           'TEXT_COLUMNS', 'FIGURES', 'point_pairs', 'point_name', 'run_tag', 'is_ablation', 'split_grid', 'run_config',
+           'run_design', 'run_protocol', 'annotate', 'run_groups', 'Comparison', 'paired', 'paired_test', 'welch',
+           'compare', 'mean_std', 'holm', 'reference', 'baseline_of', 'comparison_cell', 'versus_column', 'versus',
+           'ablation_table', 'write_fixture_run', 'contrast_pairs', 'contrast_table', 'point_order', 'grid_points',
+           'validation_pick', 'sensitivity_rows', 'sensitivity_table', 'latex_escape', 'markdown', 'to_latex',
+           'runs_sentence', 'table_note', 'per_run_csv', 'panel_grid', 'panel_title', 'panels',
+           'plot_probe_trajectories', 'unimodal_gap', 'plot_utilisation_gap', 'epoch_update_ratio', 'plot_update_ratio',
+           'paired_differences', 'plot_paired_differences', 'save_figure', 'write_report', 'write_table']
 
 # %% ../nbs/08a_report.ipynb #efafa177
 ROW_ORDER = ["baseline", "ogm_ge", "cggm", "asgml_frequency", "asgml_staleness", "asgml_adaptive", "ogm_ge+asgml_adaptive"]
@@ -213,6 +213,28 @@ def write_fixture_run(root: Path, method: str, seed: int, acc: float, lr: float 
     (p / "metrics.json").write_text(json.dumps(m | ({} if legacy else {"loss_protocol": protocol})))
     return p
 
+# %% ../nbs/08a_report.ipynb #3e093ad5
+CONTRASTS = [("asgml_frequency", "modality_lr"), ("asgml_adaptive", "modality_lr"), ("asgml_adaptive", "asgml_frequency"),
+             ("ogm_ge+asgml_adaptive", "ogm_ge"), ("ogm_ge+asgml_adaptive", "asgml_adaptive")]
+
+def contrast_pairs(runs: pd.DataFrame) -> list[tuple[str, str, str]]:
+    "(protocol, arm, against) of grouped `runs`: each variant row against its method's own config, then each of `CONTRASTS` that both ran."
+    pairs = []
+    for p in runs.protocol.unique():
+        ref = {m: reference(runs, m, p) for m in runs.method.unique()}
+        variants = runs[(runs.protocol == p) & (runs.tag.map(point_name) != "")].drop_duplicates("group")
+        pairs += [(p, g, ref[m]) for g, m in zip(variants.group, variants.method) if ref[m]]
+        pairs += [(p, ref[a], ref[b]) for a, b in CONTRASTS if ref.get(a) and ref.get(b)]
+    return pairs
+
+def contrast_table(runs: pd.DataFrame) -> pd.DataFrame:
+    "The controls table of one dataset's runs (grid points left out): per `contrast_pairs` row, the paired difference in test accuracy."
+    runs = run_groups(split_grid(runs)[0]); pairs = contrast_pairs(runs)
+    arm = lambda g: runs[runs.group == g]
+    return pd.DataFrame({"protocol": [p for p, _, _ in pairs], "arm": [a for _, a, _ in pairs], "against": [b for _, _, b in pairs],
+                         "difference": versus_column([compare(arm(a), arm(b)) for _, a, b in pairs])})
+
+
 # %% ../nbs/08a_report.ipynb #17d69370
 def point_order(point: str) -> tuple:
     "Sort key of a grid point: by key, then by value, numbers numerically."
@@ -261,7 +283,7 @@ def latex_escape(s: str) -> str:
         s = s.replace(a, b)
     return s
 
-TEXT_COLUMNS = ("method", "protocol", "setting")   # left-aligned in LaTeX; the numbers right-aligned
+TEXT_COLUMNS = ("method", "protocol", "setting", "arm", "against")   # left-aligned in LaTeX; the numbers right-aligned
 
 def markdown(table: pd.DataFrame) -> str:
     "The table as GitHub Markdown, every cell exactly as formatted (no re-reading of numbers)."
@@ -288,6 +310,7 @@ def table_note(table: pd.DataFrame) -> str:
             "ran the same seeds on the same data, else Welch's unpaired test, marked 'Welch, unpaired'; * holds at the 5 % level after "
             "Holm's correction over the column (the p shown is uncorrected).")
     if "vs baseline" in table: note += " Each row is compared with the baseline and OGM-GE of its loss protocol; 'own' rows with those of 'joint+unimodal'."
+    if "against" in table: note += " Each row is its arm minus what it is read against, under the same loss protocol."
     if "setting" in table: note += " † marks the setting validation picks (highest mean validation accuracy; a tie goes to the row listed first)."
     return note
 
@@ -428,6 +451,7 @@ def write_report(root: Path | None = None, out: Path | None = None, datasets: li
         if datasets and ds not in datasets: continue
         own, points = split_grid(r)
         if len(own): tables[ds] = write_table(ablation_table(own), own, out / "tables" / f"{ds}_ablation", out / "tables" / f"{ds}_runs.tex")
+        if len(own) and len(ct := contrast_table(own)): tables[f"{ds} controls"] = write_table(ct, own, out / "tables" / f"{ds}_controls", out / "tables" / f"{ds}_controls_runs.tex")
         if len(points): tables[f"{ds} sensitivity"] = write_table(sensitivity_table(r), pd.concat([own[own.method.isin(points.method)], points]),
                                                                   out / "tables" / f"{ds}_sensitivity", out / "tables" / f"{ds}_sensitivity_runs.tex")
         for name, plot in FIGURES.items():
