@@ -434,7 +434,7 @@ def save_figure(fig: plt.Figure, stem: Path) -> None:
     fig.savefig(stem.with_suffix(".png"), dpi=130)
 
 def write_report(root: Path | None = None, out: Path | None = None, datasets: list[str] | None = None) -> dict[str, pd.DataFrame]:
-    """Write the tables and figures of every dataset in the run store; returns the tables ('<dataset>', '<dataset> sensitivity').
+    """Write the tables and figures of every dataset in the run store; returns the tables ('<dataset>', '<dataset> controls', '<dataset> sensitivity').
 
     Parameters
     ----------
