@@ -218,14 +218,15 @@ CONTRASTS = [("asgml_frequency", "modality_lr"), ("asgml_adaptive", "modality_lr
              ("ogm_ge+asgml_adaptive", "ogm_ge"), ("ogm_ge+asgml_adaptive", "asgml_adaptive")]
 
 def contrast_pairs(runs: pd.DataFrame) -> list[tuple[str, str, str]]:
-    "(protocol, arm, against) of grouped `runs`: each variant row against its method's own config, then each of `CONTRASTS` that both ran."
+    "(protocol, arm, against) of grouped `runs`: each variant row against its method's own config, each of `CONTRASTS` that both ran, then each method with the unimodal losses against without."
     pairs = []
     for p in runs.protocol.unique():
         ref = {m: reference(runs, m, p) for m in runs.method.unique()}
         variants = runs[(runs.protocol == p) & (runs.tag.map(point_name) != "")].drop_duplicates("group")
         pairs += [(p, g, ref[m]) for g, m in zip(variants.group, variants.method) if ref[m]]
         pairs += [(p, ref[a], ref[b]) for a, b in CONTRASTS if ref.get(a) and ref.get(b)]
-    return pairs
+    both = [(reference(runs, m, "joint+unimodal"), reference(runs, m, "joint")) for m in runs.method.unique()]
+    return pairs + [("joint+unimodal − joint", a, b) for a, b in both if a and b]
 
 def contrast_table(runs: pd.DataFrame) -> pd.DataFrame:
     "The controls table of one dataset's runs (grid points left out): per `contrast_pairs` row, the paired difference in test accuracy."

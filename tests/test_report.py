@@ -99,3 +99,13 @@ def test_committed_store_still_reports():
     assert len(t) and t["vs baseline"].iloc[0] == "–" and set(t.protocol) <= {"joint", "joint+unimodal", "own"}
     assert sensitivity_table(runs)["val acc (%)"].ne("–").all()
     plt.close(plot_paired_differences(split_grid(runs)[0]))
+
+def test_controls_table_reads_each_control_against_what_it_controls(tmp_path):
+    from asgml.report import contrast_table
+    runs = store(tmp_path, ("baseline", {0: 0.80, 1: 0.82}), ("baseline", {0: 0.90, 1: 0.93}, UNI),
+                 ("asgml_adaptive", {0: 0.83, 1: 0.84}), ("asgml_adaptive", {0: 0.81, 1: 0.81}, {"point": "asgml.probe_signal=random"}))
+    t = contrast_table(runs)
+    assert list(t.protocol) == ["joint", "joint+unimodal − joint"]
+    assert (t.arm[0], t.against[0]) == ("ASGML adaptive [probe_signal = random] · joint", "ASGML adaptive · joint")
+    assert (t.arm[1], t.against[1]) == ("Baseline · joint+unimodal", "Baseline · joint")
+    assert t.difference[0].startswith("-2.50 ") and t.difference[1].startswith("+10.50 ")
