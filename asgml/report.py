@@ -278,9 +278,9 @@ def sensitivity_table(runs: pd.DataFrame) -> pd.DataFrame:
 
 # %% ../nbs/08a_report.ipynb #9650b396
 def latex_escape(s: str) -> str:
-    "Escape LaTeX specials and typeset ±, <, † and the en dash."
+    "Escape LaTeX specials and typeset ±, <, †, the en dash and the minus sign."
     for a, b in (("\\", r"\textbackslash{}"), ("&", r"\&"), ("%", r"\%"), ("_", r"\_"), ("#", r"\#"), ("±", r"$\pm$"), ("<", r"$<$"),
-                 ("†", r"$^\dagger$"), ("–", "--")):
+                 ("†", r"$^\dagger$"), ("–", "--"), ("−", r"$-$")):
         s = s.replace(a, b)
     return s
 
