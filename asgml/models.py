@@ -18,7 +18,7 @@ from .core import ConfigError, ModelConfig
 __all__ = ['RESNET18_FILE', 'RESNET18_URL', 'ENCODERS', 'FUSIONS', 'MLPEncoder', 'over_frames', 'SmallCNN', 'ogm_ge_init',
            'ResNet18Encoder', 'stem', 'pretrained_path', 'load_resnet18_weights', 'TransformerAudioEncoder',
            'SequenceTransformer', 'LSTMEncoder', 'build_encoder', 'ConcatFusion', 'SumFusion', 'FiLMFusion',
-           'GatedFusion', 'ModelOutput', 'kept_buffers', 'MultimodalModel', 'build_model']
+           'GatedFusion', 'ModelOutput', 'kept_buffers', 'MultimodalModel', 'wants_heads', 'build_model']
 
 # %% ../nbs/03_models.ipynb #bb95a9ec
 class MLPEncoder(nn.Module):
@@ -260,6 +260,10 @@ class MultimodalModel(nn.Module):
         return list(self.fusion.parameters()) + (list(self.heads.parameters()) if self.heads else [])
 
 # %% ../nbs/03_models.ipynb #e2d90d36
+def wants_heads(cfg: ModelConfig) -> bool:
+    "Whether the model gets separate unimodal heads: `unimodal_heads`, or when None, when the fusion has no per-modality slices."
+    return cfg.unimodal_heads if cfg.unimodal_heads is not None else not FUSIONS[cfg.fusion].has_slices
+
 def build_model(cfg: ModelConfig, input_shapes: dict[str, tuple], n_classes: int) -> MultimodalModel:
     """Build the model a config describes.
 
@@ -274,6 +278,5 @@ def build_model(cfg: ModelConfig, input_shapes: dict[str, tuple], n_classes: int
     encs = {m: build_encoder(m, s, cfg) for m, s in input_shapes.items()}
     dims = [e.out_dim for e in encs.values()]
     fusion = FUSIONS[cfg.fusion](dims, n_classes)
-    want_heads = cfg.unimodal_heads if cfg.unimodal_heads is not None else not fusion.has_slices
-    heads = {m: nn.Linear(e.out_dim, n_classes) for m, e in encs.items()} if want_heads else None
+    heads = {m: nn.Linear(e.out_dim, n_classes) for m, e in encs.items()} if wants_heads(cfg) else None
     return MultimodalModel(encs, fusion, heads)

@@ -14,7 +14,7 @@ from tqdm import tqdm
 from .core import (Config, ConfigError, DataBundle, ModelConfig, TrainConfig, batches, config_to_dict, get_dataset, get_device,
                         project_root, resolve_data_root, seed_everything)
 from .metrics import accuracy, epochs_to_frac, macro_f1, utilization_gap
-from .models import FUSIONS, ModelOutput, MultimodalModel, build_model
+from .models import ModelOutput, MultimodalModel, build_model, wants_heads
 from .probes import ProbeMonitor
 
 # %% auto #0
@@ -336,7 +336,7 @@ def resolved_config(cfg: Config, method: Method) -> dict:
     "The config as saved, the run's identity: every default written out, data root, unimodal heads and probes resolved."
     d, mc = config_to_dict(cfg), model_config(cfg, method)
     if "root" in d["data"]: d["data"]["root"] = str(resolve_data_root(d["data"]["root"]))
-    d["model"]["unimodal_heads"] = mc.unimodal_heads if mc.unimodal_heads is not None else not FUSIONS[mc.fusion].has_slices
+    d["model"]["unimodal_heads"] = wants_heads(mc)
     d["probe"]["enabled"] = probes_on(cfg, method)
     return d
 
