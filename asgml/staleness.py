@@ -11,7 +11,7 @@ import numpy as np, torch, torch.nn as nn, torch.nn.functional as F
 from .train import Method, register_method
 
 # %% auto #0
-__all__ = ['TIE_TOL', 'StalenessBuffer', 'swap_in_stale', 'gaps', 'ratios_to_others', 'signed_gaps', 'throttled',
+__all__ = ['TIE_TOL', 'StalenessBuffer', 'swap_in_stale', 'gaps', 'ratios_to_others', 'target_sign', 'signed_gaps', 'throttled',
            'adaptive_ratios', 'ratio_to_tau', 'ASGMLMethod', 'ASGMLFrequency', 'ASGMLStaleness', 'ASGMLAdaptive',
            'boost_multipliers', 'ASGMLBoost', 'ModalityLR']
 
@@ -70,11 +70,14 @@ def ratios_to_others(x: dict[str, float], eps: float = 1e-8) -> dict[str, float]
 # %% ../nbs/07_staleness.ipynb #4f0a9d36
 TIE_TOL = 1e-9   # gaps within this of threshold_delta count as not above it (floating-point ties)
 
+def target_sign(target: str) -> float:
+    "+1 for `schedule_target` 'dominant', -1 for 'weakest' (the mirrored control): every mirrored rule multiplies by it."
+    if target not in ("dominant", "weakest"): raise ValueError(f"target must be 'dominant' or 'weakest', not {target!r}")
+    return 1.0 if target == "dominant" else -1.0
+
 def signed_gaps(acc: dict[str, float], target: str = "dominant") -> dict[str, float]:
     "The gap that throttles: each modality's lead over the mean of the others (`dominant`) or its lag behind it (`weakest`)."
-    if target not in ("dominant", "weakest"): raise ValueError(f"target must be 'dominant' or 'weakest', not {target!r}")
-    sign = 1.0 if target == "dominant" else -1.0
-    return {m: sign * g for m, g in gaps(acc).items()}
+    return {m: target_sign(target) * g for m, g in gaps(acc).items()}
 
 def throttled(acc: dict[str, float], delta: float, target: str = "dominant") -> set[str]:
     """The modalities to throttle: every one whose signed gap exceeds `delta` (the rule above).
@@ -191,8 +194,7 @@ class ASGMLAdaptive(ASGMLMethod):
 # %% ../nbs/07_staleness.ipynb #c046069d
 def boost_multipliers(acc: dict[str, float], alpha: float, delta: float, target: str = "dominant") -> dict[str, float]:
     "Gradient multiplier per modality: grows with its deficit to the best modality beyond the dead zone (`weakest`: with its lead over the worst)."
-    if target not in ("dominant", "weakest"): raise ValueError(f"target must be 'dominant' or 'weakest', not {target!r}")
-    x = acc if target == "dominant" else {m: -a for m, a in acc.items()}
+    x = {m: target_sign(target) * a for m, a in acc.items()}
     best = max(x.values())
     return {m: 1 + alpha * max(0.0, best - a - delta) / max(1 - delta, 1e-8) for m, a in x.items()}
 
