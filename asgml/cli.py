@@ -10,13 +10,14 @@ import argparse, sys, time
 from pathlib import Path
 import yaml
 from .core import ConfigError, config_dir, get_dataset, load_config, resolve_data_root
+from .diagnose import diagnosis_dir, run_diagnosis
 from .experiments import PROTOCOLS, load_runs, read_grid, run_sweep, runs_root, sweep_specs
-from .report import markdown, table_note, write_report
+from .report import markdown, read_diagnosis, table_note, write_report
 from .train import known_methods, run
 
 # %% auto #0
 __all__ = ['BASELINES', 'ASGML_MODES', 'DEMO_METHODS', 'DEMO_OVERRIDES', 'HelpFormatter', 'cmd_train', 'cmd_sweep', 'cmd_report',
-           'available_datasets', 'cmd_demo', 'parse_params', 'cmd_prepare', 'parser', 'main']
+           'cmd_diagnose', 'available_datasets', 'cmd_demo', 'parse_params', 'cmd_prepare', 'parser', 'main']
 
 # %% ../nbs/09_cli.ipynb #dd5f8347
 class HelpFormatter(argparse.ArgumentDefaultsHelpFormatter):
@@ -31,13 +32,13 @@ def _train_parser(sub) -> None:
     p.add_argument("--no-asgml", action="store_true", help="same as --method baseline")
     p.add_argument("--seed", type=int, default=None, help="seed for everything (default: the config's, else 0)")
     p.add_argument("--set", dest="overrides", action="append", default=[], metavar="KEY=VALUE", help="override, e.g. train.epochs=5 (repeatable)")
-    p.add_argument("--out", default=None, help="output folder (default: runs/<dataset>/<method>/seed<k>)")
+    p.add_argument("--out", default=None, help="output folder (default: runs/<config name>/<method>/seed<k>)")
     p.set_defaults(func=cmd_train)
 
 def cmd_train(a: argparse.Namespace) -> None:
     "Validate the config, train, print the headline metrics."
     cfg = load_config(a.config, a.overrides, method="baseline" if a.no_asgml else a.method, seed=a.seed)
-    out = Path(a.out or Path("runs") / cfg.dataset / cfg.method / f"seed{cfg.seed}")
+    out = Path(a.out or Path("runs") / Path(a.config).stem / cfg.method / f"seed{cfg.seed}")
     m = run(cfg, out)
     print(f"test_acc {m['test_acc']:.4f}  macro_f1 {m['test_macro_f1']:.4f}  best_val_acc {m['best_val_acc']:.4f} (epoch {m['best_epoch']})  "
           f"unimodal {', '.join(f'{k} {v:.4f}' for k, v in m['unimodal_test_acc'].items())}\nrecord in {out}")
@@ -91,6 +92,23 @@ def cmd_report(a: argparse.Namespace) -> None:
     out = a.out or Path(a.runs or runs_root()).parent / "paper"
     for ds, t in write_report(a.runs, out, a.datasets).items(): print(f"\n{ds}\n{markdown(t)}\n\n{table_note(t)}")
     print(f"\ntables in {out / 'tables'}, figures in {out / 'figures'}")
+
+# %% ../nbs/09_cli.ipynb #cd07c4b9
+def _diagnose_parser(sub) -> None:
+    p = sub.add_parser("diagnose", help="is a modality suppressed? each encoder alone vs joint training, probes on frozen features", formatter_class=HelpFormatter)
+    p.add_argument("config", help="a shipped config (synthetic, synthetic_conditional, avdigits, ...) or a YAML file")
+    p.add_argument("--seeds", nargs="+", type=int, default=[0, 1, 2])
+    p.add_argument("--set", dest="overrides", action="append", default=[], metavar="KEY=VALUE", help="override applied to every run of the diagnosis")
+    p.add_argument("--workers", type=int, default=1, help="seeds diagnosed in parallel")
+    p.add_argument("--runs", type=Path, default=None, help="run store folder (default: papermill_runs/ of the checkout)")
+    p.set_defaults(func=cmd_diagnose)
+
+def cmd_diagnose(a: argparse.Namespace) -> None:
+    "Diagnose the config over the seeds, print the table and where the record is."
+    t0, table = time.time(), run_diagnosis(a.config, a.seeds, a.overrides, a.runs, a.workers)
+    folder = diagnosis_dir(a.config, a.runs)
+    print(f"{markdown(table)}\n\n{table_note(read_diagnosis(folder.parent.parent, folder.parent.name))}\n"
+          f"diagnosis of {len(a.seeds)} seed(s) in {time.time() - t0:.0f} s: {folder / 'diagnosis.json'}, {folder / 'diagnosis.png'}")
 
 # %% ../nbs/09_cli.ipynb #5d538426
 DEMO_METHODS = ["baseline", "ogm_ge", "asgml_adaptive", "ogm_ge+asgml_adaptive"]
@@ -164,7 +182,7 @@ def parser() -> argparse.ArgumentParser:
     "The `asgml` command and its sub-commands."
     p = argparse.ArgumentParser(prog="asgml", description="Asynchronous Staleness-Guided Multimodal Learning: train, compare, report.")
     sub = p.add_subparsers(dest="command", required=True, metavar="COMMAND")
-    _train_parser(sub); _prepare_parser(sub); _sweep_parser(sub); _report_parser(sub); _demo_parser(sub)
+    _train_parser(sub); _prepare_parser(sub); _sweep_parser(sub); _report_parser(sub); _diagnose_parser(sub); _demo_parser(sub)
     return p
 
 def main(argv: list[str] | None = None) -> None:

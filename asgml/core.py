@@ -104,9 +104,10 @@ class ModelConfig:
     "The late-fusion network: one encoder per modality and a fusion head."
     fusion: str = opt("concat", choices=("concat", "sum", "film", "gated"), doc="how encoder features are fused")
     feature_dim: int = opt(64, lo=1, doc="output width of every encoder")
-    hidden: int = opt(128, lo=1, doc="hidden width of MLP encoders")
-    cnn_width: int = opt(32, lo=1, doc="channels of the small CNN's first block (then doubled)")
-    encoders: dict[str, str] = opt({}, doc="encoder per modality (mlp, cnn, resnet18_audio, resnet18_visual, transformer_audio, seq_transformer, lstm); missing -> by input shape")
+    hidden: int = opt(128, lo=1, doc="hidden width of MLP and LSTM encoders")
+    cnn_width: int = opt(32, lo=1, doc="channels of the small CNN's and the temporal convolution's first block (then doubled)")
+    encoders: dict[str, str] = opt({}, doc="encoder per modality (mlp, cnn, temporal_conv, resnet18_audio, resnet18_visual, transformer_audio, seq_transformer, lstm); missing -> by input shape")
+    encoder_width: dict[str, int] = opt({}, doc="per-modality width replacing hidden / cnn_width / transformer_dim for that modality's encoder; missing -> the shared key")
     pretrained: dict[str, str] = opt({}, doc="ImageNet weights per modality for ResNet-18 encoders: a .pth file or 'torchvision' (torchvision's cache); missing -> from scratch, OGM-GE init")
     transformer_dim: int = opt(256, lo=8, hi=4096, doc="token width of transformer_audio and seq_transformer encoders")
     transformer_layers: int = opt(4, lo=1, hi=48, doc="encoder layers of the transformer encoders")
@@ -114,6 +115,7 @@ class ModelConfig:
     patch_size: int = opt(16, lo=1, hi=256, doc="transformer_audio: side of the square spectrogram patches that become tokens")
     unimodal_heads: bool | None = opt(None, doc="separate per-modality heads; None -> only when the fusion has no per-modality slices")
     dropout: float = opt(0.0, lo=0.0, hi=0.9)
+    modalities: list[str] = opt([], doc="build and train only these modalities (an encoder trained alone: one name); empty -> all the data's modalities")
 
 @dataclass
 class TrainConfig:
@@ -138,6 +140,7 @@ class ProbeConfig:
     enabled: bool | None = opt(None, doc="None -> on for methods that need probes (ASGML), off otherwise")
     probe_type: str = opt("linear", choices=("linear", "mlp_1layer"))
     eval_freq: int = opt(100, lo=1, doc="steps between probe measurements and `on_eval` calls")
+    per_epoch: int | None = opt(None, lo=1, doc="measurements per epoch instead (the interval is the epoch's steps / per_epoch, at least 1); None -> eval_freq")
     probe_train_steps: int = opt(100, lo=1, doc="optimiser steps per probe per measurement")
     lr: float = opt(1e-3, lo=0.0, doc="Adam learning rate of the probes")
     warm_start: bool = opt(True, doc="continue from the previous probe (else a fresh probe each time)")

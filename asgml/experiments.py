@@ -13,12 +13,13 @@ from pathlib import Path
 import numpy as np, pandas as pd, yaml
 from tqdm import tqdm
 from .core import ConfigError, config_dir, load_config, project_root
-from .train import build_method, check_method, config_diff, resolved_config
+from .train import build_method, check_method, config_diff, read_saved_config, resolved_config
 
 # %% auto #0
-__all__ = ['QUIET_KERNEL', 'GRID_ALIASES', 'PROTOCOLS', 'runs_root', 'template_path', 'run_dir', 'execute_run', 'RunSpec',
-           'spec_config', 'store_conflicts', 'run_status', 'execute_spec', 'read_grid', 'expand_grid',
-           'protocol_points', 'sweep_specs', 'run_local', 'run_slurm', 'run_sweep', 'config_key', 'load_runs']
+__all__ = ['QUIET_KERNEL', 'GRID_ALIASES', 'PROTOCOLS', 'PER_MODALITY', 'runs_root', 'template_path', 'run_dir', 'execute_run',
+           'execute_template', 'RunSpec', 'spec_config', 'store_conflicts', 'run_status', 'execute_spec', 'read_grid',
+           'expand_grid', 'protocol_points', 'sweep_specs', 'run_local', 'run_slurm', 'run_sweep', 'config_key',
+           'load_runs']
 
 # %% ../nbs/08_experiments.ipynb #a1ba1de3
 def runs_root() -> Path:
@@ -43,13 +44,17 @@ def execute_run(dataset: str, method: str = "baseline", seed: int = 0, overrides
 
     The executed notebook is `run.ipynb` inside the run folder; a finished run of the same config is not retrained.
     """
-    import papermill as pm
     out = run_dir(dataset, method, seed, root, tag).resolve()   # absolute: the kernel runs in the template's folder
-    out.mkdir(parents=True, exist_ok=True)
-    pm.execute_notebook(str(template_path()), str(out / "run.ipynb"), kernel_name="python3", cwd=str(template_path().parent),
-                        parameters=dict(dataset=dataset, method=method, seed=seed, overrides=list(overrides), out_dir=str(out)),
-                        progress_bar=progress, extra_arguments=QUIET_KERNEL)
+    execute_template(template_path(), out / "run.ipynb", progress,
+                     dataset=dataset, method=method, seed=seed, overrides=list(overrides), out_dir=str(out))
     return out
+
+def execute_template(template: Path, executed: Path, progress: bool = False, **parameters) -> None:
+    "Execute `template` with papermill into `executed` (its folder created), in the template's folder, with `parameters`."
+    import papermill as pm
+    executed.parent.mkdir(parents=True, exist_ok=True)
+    pm.execute_notebook(str(template), str(executed), kernel_name="python3", cwd=str(template.parent), parameters=parameters,
+                        progress_bar=progress, extra_arguments=QUIET_KERNEL)
 
 # %% ../nbs/08_experiments.ipynb #3ac73d04
 @dataclass
@@ -73,7 +78,7 @@ def store_conflicts(specs: list[RunSpec], root: Path) -> list[str]:
     out = []
     for s in specs:
         saved = s.folder(root) / "config.yaml"
-        if saved.exists() and (diff := config_diff(yaml.safe_load(saved.read_text()), spec_config(s))):
+        if saved.exists() and (diff := config_diff(read_saved_config(saved), spec_config(s))):
             out.append(f"{s.folder(root)} ({'; '.join(diff[:3])}{'; ...' if len(diff) > 3 else ''})")
     return out
 
@@ -170,15 +175,24 @@ def run_sweep(specs: list[RunSpec], root: Path | None = None, executor: str = "l
 # %% ../nbs/08_experiments.ipynb #2f529b64
 def config_key(run_folder: Path) -> str:
     "A short hash of the run's resolved config without its seed, so only like runs are averaged."
-    import hashlib, yaml
-    d = yaml.safe_load((run_folder / "config.yaml").read_text()); d.pop("seed", None)
+    import hashlib
+    d = read_saved_config(run_folder / "config.yaml"); d.pop("seed", None)
     return hashlib.sha1(json.dumps(d, sort_keys=True, default=str).encode()).hexdigest()[:8]
 
+PER_MODALITY = ("unimodal_test_acc", "probe_test_acc")   # per-modality records that `load_runs` flattens
+
 def load_runs(root: Path | None = None) -> pd.DataFrame:
-    "One row per finished run below `root`: its metrics flattened (per-modality accuracies as `unimodal_test_acc/<m>`)."
-    rows = []
-    for f in sorted(Path(root or runs_root()).rglob("metrics.json")):
+    """One row per finished run below `root`, runs inside a `diagnosis/` folder left out (`asgml diagnose` reads those).
+
+    Its metrics are flattened (per-modality accuracies as `unimodal_test_acc/<m>`, `probe_test_acc/<m>`); `benchmark`
+    is the run's top folder in the store, the config name it was swept under (`synthetic_conditional`), which the
+    report groups by (the record's `dataset` names only the generator, `synthetic`).
+    """
+    root, rows = Path(root or runs_root()), []
+    for f in sorted(root.rglob("metrics.json")):
+        if "diagnosis" in f.relative_to(root).parts: continue
         m = json.loads(f.read_text())
-        uni = {f"unimodal_test_acc/{k}": v for k, v in (m.get("unimodal_test_acc") or {}).items()}
-        rows.append({k: v for k, v in m.items() if not isinstance(v, dict)} | uni | {"config": config_key(f.parent), "path": str(f.parent)})
+        per = {f"{k}/{mod}": v for k in PER_MODALITY for mod, v in (m.get(k) or {}).items()}
+        rows.append({k: v for k, v in m.items() if not isinstance(v, dict)} | per
+                    | {"benchmark": f.relative_to(root).parts[0], "config": config_key(f.parent), "path": str(f.parent)})
     return pd.DataFrame(rows)

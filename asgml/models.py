@@ -15,10 +15,11 @@ import torch, torch.nn as nn, torch.nn.functional as F, torchvision
 from .core import ConfigError, ModelConfig
 
 # %% auto #0
-__all__ = ['RESNET18_FILE', 'RESNET18_URL', 'ENCODERS', 'FUSIONS', 'MLPEncoder', 'over_frames', 'SmallCNN', 'ogm_ge_init',
-           'ResNet18Encoder', 'stem', 'pretrained_path', 'load_resnet18_weights', 'TransformerAudioEncoder',
-           'SequenceTransformer', 'LSTMEncoder', 'build_encoder', 'ConcatFusion', 'SumFusion', 'FiLMFusion',
-           'GatedFusion', 'ModelOutput', 'kept_buffers', 'MultimodalModel', 'wants_heads', 'build_model']
+__all__ = ['RESNET18_FILE', 'RESNET18_URL', 'SHARED_WIDTH', 'ENCODERS', 'FUSIONS', 'MLPEncoder', 'over_frames', 'SmallCNN',
+           'ogm_ge_init', 'ResNet18Encoder', 'stem', 'pretrained_path', 'load_resnet18_weights',
+           'TransformerAudioEncoder', 'SequenceTransformer', 'LSTMEncoder', 'TemporalConvEncoder', 'encoder_width',
+           'check_encoder_choice', 'build_encoder', 'ConcatFusion', 'SumFusion', 'FiLMFusion', 'GatedFusion',
+           'ModelOutput', 'kept_buffers', 'MultimodalModel', 'wants_heads', 'check_model_keys', 'build_model']
 
 # %% ../nbs/03_models.ipynb #bb95a9ec
 class MLPEncoder(nn.Module):
@@ -98,7 +99,7 @@ def load_resnet18_weights(spec: str, modality: str) -> dict:
 
 # %% ../nbs/03_models.ipynb #39e7efe1
 def _transformer(dim: int, layers: int, heads: int, dropout: float) -> nn.TransformerEncoder:
-    if dim % heads: raise ConfigError(f"model.transformer_heads = {heads} does not divide model.transformer_dim = {dim}")
+    if dim % heads: raise ConfigError(f"model.transformer_heads = {heads} does not divide the token width {dim} (model.transformer_dim or model.encoder_width)")
     layer = nn.TransformerEncoderLayer(dim, heads, 4 * dim, dropout, activation="gelu", batch_first=True, norm_first=True)
     return nn.TransformerEncoder(layer, layers, enable_nested_tensor=False)
 
@@ -130,31 +131,56 @@ class LSTMEncoder(nn.Module):
         self.lstm, self.proj, self.out_dim = nn.LSTM(in_shape[-1], hidden, batch_first=True), nn.Linear(hidden, out_dim), out_dim
     def forward(self, x: torch.Tensor) -> torch.Tensor: return self.proj(self.lstm(x)[1][0][-1])
 
+# %% ../nbs/03_models.ipynb #c9375641
+class TemporalConvEncoder(nn.Module):
+    "A (T, D) sequence as D channels: three dilated conv1d-BN-ReLU blocks, averaged over time and projected."
+    def __init__(self, in_shape: tuple, out_dim: int, width: int = 32):
+        super().__init__()
+        def block(i: int, o: int, dilation: int) -> nn.Sequential:
+            return nn.Sequential(nn.Conv1d(i, o, 3, padding=dilation, dilation=dilation), nn.BatchNorm1d(o), nn.ReLU())
+        self.net = nn.Sequential(block(in_shape[-1], width, 1), block(width, 2 * width, 2), block(2 * width, 2 * width, 4))
+        self.proj, self.out_dim = nn.Sequential(nn.Linear(2 * width, out_dim), nn.ReLU()), out_dim
+    def forward(self, x: torch.Tensor) -> torch.Tensor: return self.proj(self.net(x.transpose(1, 2)).mean(2))
+
 # %% ../nbs/03_models.ipynb #c00b23f6
 def _resnet(s: tuple, c: ModelConfig, m: str) -> ResNet18Encoder:
     return ResNet18Encoder(s, c.feature_dim, load_resnet18_weights(c.pretrained[m], m) if m in c.pretrained else None)
 
+SHARED_WIDTH = {"mlp": "hidden", "lstm": "hidden", "cnn": "cnn_width", "temporal_conv": "cnn_width",
+                "transformer_audio": "transformer_dim", "seq_transformer": "transformer_dim"}
+
+def encoder_width(cfg: ModelConfig, modality: str, kind: str) -> int:
+    "The width of `modality`'s `kind` encoder: `model.encoder_width[modality]` when set, else the shared key `SHARED_WIDTH[kind]`."
+    return cfg.encoder_width.get(modality, getattr(cfg, SHARED_WIDTH[kind]))
+
 ENCODERS: dict[str, Callable[[tuple, ModelConfig, str], nn.Module]] = {
-    "mlp": lambda s, c, m: MLPEncoder(s, c.feature_dim, c.hidden, c.dropout),
-    "cnn": lambda s, c, m: SmallCNN(s, c.feature_dim, c.cnn_width),
+    "mlp": lambda s, c, m: MLPEncoder(s, c.feature_dim, encoder_width(c, m, "mlp"), c.dropout),
+    "cnn": lambda s, c, m: SmallCNN(s, c.feature_dim, encoder_width(c, m, "cnn")),
+    "temporal_conv": lambda s, c, m: TemporalConvEncoder(s, c.feature_dim, encoder_width(c, m, "temporal_conv")),
     "resnet18_audio": _resnet,
     "resnet18_visual": _resnet,
-    "transformer_audio": lambda s, c, m: TransformerAudioEncoder(s, c.feature_dim, c.transformer_dim, c.transformer_layers, c.transformer_heads, c.patch_size, c.dropout),
-    "seq_transformer": lambda s, c, m: SequenceTransformer(s, c.feature_dim, c.transformer_dim, c.transformer_layers, c.transformer_heads, c.dropout),
-    "lstm": lambda s, c, m: LSTMEncoder(s, c.feature_dim, c.hidden),
+    "transformer_audio": lambda s, c, m: TransformerAudioEncoder(s, c.feature_dim, encoder_width(c, m, "transformer_audio"), c.transformer_layers, c.transformer_heads, c.patch_size, c.dropout),
+    "seq_transformer": lambda s, c, m: SequenceTransformer(s, c.feature_dim, encoder_width(c, m, "seq_transformer"), c.transformer_layers, c.transformer_heads, c.dropout),
+    "lstm": lambda s, c, m: LSTMEncoder(s, c.feature_dim, encoder_width(c, m, "lstm")),
 }
-_AUTO = {1: "mlp", 2: "seq_transformer", 3: "cnn", 4: "resnet18_visual"}
-_RANKS = {"mlp": None, "cnn": (3, 4), "resnet18_audio": (3, 4), "resnet18_visual": (3, 4), "transformer_audio": (3,), "seq_transformer": (2,), "lstm": (2,)}
+_AUTO = {1: "mlp", 2: "temporal_conv", 3: "cnn", 4: "resnet18_visual"}
+_RANKS = {"mlp": None, "cnn": (3, 4), "temporal_conv": (2,), "resnet18_audio": (3, 4), "resnet18_visual": (3, 4), "transformer_audio": (3,), "seq_transformer": (2,), "lstm": (2,)}
 
-def build_encoder(modality: str, in_shape: tuple, cfg: ModelConfig) -> nn.Module:
-    "The encoder `cfg.encoders` names for `modality`, or the default for its input rank."
-    kind = cfg.encoders.get(modality) or _AUTO.get(len(in_shape))
+def check_encoder_choice(modality: str, kind: str, in_shape: tuple, cfg: ModelConfig) -> None:
+    "Refuse an unknown encoder, one that does not take the input's rank, and weights or a width it cannot use."
     if kind not in ENCODERS:
         raise ConfigError(f"model.encoders.{modality} = {kind!r} is unknown (input shape {in_shape}); choose one of {list(ENCODERS)}")
     if _RANKS[kind] and len(in_shape) not in _RANKS[kind]:
         raise ConfigError(f"model.encoders.{modality} = {kind!r} takes inputs of rank {_RANKS[kind]}, but {modality} has shape {in_shape}")
     if modality in cfg.pretrained and not kind.startswith("resnet18"):
         raise ConfigError(f"model.pretrained.{modality} is set but its encoder is {kind!r}; ImageNet weights exist for resnet18_audio / resnet18_visual only")
+    if modality in cfg.encoder_width and kind not in SHARED_WIDTH:
+        raise ConfigError(f"model.encoder_width.{modality} is set but its encoder {kind!r} has a fixed width; widths apply to {list(SHARED_WIDTH)}")
+
+def build_encoder(modality: str, in_shape: tuple, cfg: ModelConfig) -> nn.Module:
+    "The encoder `cfg.encoders` names for `modality`, or the default for its input rank."
+    kind = cfg.encoders.get(modality) or _AUTO.get(len(in_shape))
+    check_encoder_choice(modality, kind, in_shape, cfg)
     return ENCODERS[kind](in_shape, cfg, modality)
 
 # %% ../nbs/03_models.ipynb #7ed16ea0
@@ -264,6 +290,14 @@ def wants_heads(cfg: ModelConfig) -> bool:
     "Whether the model gets separate unimodal heads: `unimodal_heads`, or when None, when the fusion has no per-modality slices."
     return cfg.unimodal_heads if cfg.unimodal_heads is not None else not FUSIONS[cfg.fusion].has_slices
 
+def check_model_keys(cfg: ModelConfig, input_shapes: dict[str, tuple]) -> None:
+    "Refuse per-modality keys (`encoders`, `encoder_width`) naming a modality the data lacks, and widths below 1."
+    for key, named in (("encoders", cfg.encoders), ("encoder_width", cfg.encoder_width)):
+        for m in named:
+            if m not in input_shapes: raise ConfigError(f"model.{key} names modality {m!r} but the data has {list(input_shapes)}")
+    for m, w in cfg.encoder_width.items():
+        if w < 1: raise ConfigError(f"model.encoder_width.{m} = {w}; a width is a whole number of at least 1")
+
 def build_model(cfg: ModelConfig, input_shapes: dict[str, tuple], n_classes: int) -> MultimodalModel:
     """Build the model a config describes.
 
@@ -273,8 +307,7 @@ def build_model(cfg: ModelConfig, input_shapes: dict[str, tuple], n_classes: int
     input_shapes : per-modality input shape without the batch dimension (`DataBundle.input_shapes`)
     n_classes : number of classes
     """
-    for m in cfg.encoders:
-        if m not in input_shapes: raise ConfigError(f"model.encoders names modality {m!r} but the data has {list(input_shapes)}")
+    check_model_keys(cfg, input_shapes)
     encs = {m: build_encoder(m, s, cfg) for m, s in input_shapes.items()}
     dims = [e.out_dim for e in encs.values()]
     fusion = FUSIONS[cfg.fusion](dims, n_classes)

@@ -13,7 +13,8 @@ from .core import DictDataset, ProbeConfig, batches
 from .metrics import utilization_gap
 
 # %% auto #0
-__all__ = ['make_probe', 'init_linears_', 'ProbeMonitor']
+__all__ = ['POSTHOC_L2', 'make_probe', 'init_linears_', 'ProbeMonitor', 'frozen_features', 'fit_linear_probe', 'probe_accuracy',
+           'standardiser', 'select_probe', 'posthoc_probes']
 
 # %% ../nbs/05_probes.ipynb #dc2b53f4
 def make_probe(kind: str, dim: int, n_classes: int, hidden: int = 128, device: torch.device | str | None = None) -> nn.Module:
@@ -101,3 +102,70 @@ def _load_state_dict(self: ProbeMonitor, s: dict) -> None:
     for m, (ps, os_) in s["probes"].items(): self.probes[m][0].load_state_dict(ps); self.probes[m][1].load_state_dict(os_)
     self.gen.set_state(s["gen"]); self.history = s["history"]; self.buffer.clear(); self.buffer.extend(s["buffer"])
 ProbeMonitor.state_dict, ProbeMonitor.load_state_dict = _state_dict, _load_state_dict
+
+# %% ../nbs/05_probes.ipynb #0890440a
+POSTHOC_L2 = (1e-4, 1e-3, 1e-2, 1e-1, 1.0)   # L2 strengths the post-hoc probe chooses from on validation
+
+@torch.no_grad()
+def frozen_features(model: nn.Module, ds, batch_size: int, device: torch.device) -> tuple[dict[str, torch.Tensor], torch.Tensor]:
+    "Each modality's encoder features of `ds` in eval mode, on the CPU, and the labels (the model's mode is restored)."
+    was_training = model.training; model.eval()
+    feats, labels = {}, []
+    for b in batches(ds, batch_size):
+        for m, f in model.encode({k: v.to(device) for k, v in b.items()}).items(): feats.setdefault(m, []).append(f.float().cpu())
+        labels.append(b["label"].cpu())
+    model.train(was_training)
+    return {m: torch.cat(f) for m, f in feats.items()}, torch.cat(labels)
+
+# %% ../nbs/05_probes.ipynb #39f8e4f8
+def fit_linear_probe(x: torch.Tensor, y: torch.Tensor, n_classes: int, l2: float, max_iter: int = 200) -> nn.Linear:
+    "Multinomial logistic regression on `x` (already standardised) with L2 penalty `l2` on the weights, by L-BFGS from zero."
+    probe = nn.Linear(x.shape[1], n_classes, device="meta", dtype=torch.float64).to_empty(device="cpu")   # no RNG drawn
+    nn.init.zeros_(probe.weight); nn.init.zeros_(probe.bias)
+    opt, x = torch.optim.LBFGS(probe.parameters(), max_iter=max_iter, line_search_fn="strong_wolfe"), x.double()
+    def closure() -> torch.Tensor:
+        opt.zero_grad()
+        loss = F.cross_entropy(probe(x), y) + l2 * probe.weight.square().sum() / 2
+        loss.backward(); return loss
+    with torch.enable_grad(): opt.step(closure)
+    return probe
+
+def probe_accuracy(probe: nn.Linear, x: torch.Tensor, y: torch.Tensor) -> float:
+    "Accuracy of `probe` on (`x`, `y`)."
+    with torch.no_grad(): return probe(x.double()).argmax(1).eq(y).double().mean().item()
+
+# %% ../nbs/05_probes.ipynb #91d5119a
+def standardiser(x: torch.Tensor):
+    "A function that standardises features with `x`'s mean and standard deviation (constant features stay 0)."
+    mean, std = x.mean(0), x.std(0).clamp_min(1e-8)
+    return lambda z: (z - mean) / std
+
+def select_probe(train: tuple[torch.Tensor, torch.Tensor], val: tuple[torch.Tensor, torch.Tensor], n_classes: int,
+                 l2_grid: tuple[float, ...] = POSTHOC_L2) -> tuple[nn.Linear, float, float]:
+    "Fit one probe per L2 strength on `train` (standardised with train's statistics); the best on `val`: (probe, l2, val acc)."
+    scale = standardiser(train[0])
+    fits = [(fit_linear_probe(scale(train[0]), train[1], n_classes, l2), l2) for l2 in l2_grid]
+    accs = [probe_accuracy(p, scale(val[0]), val[1]) for p, _ in fits]
+    best = int(np.argmax(accs))   # the first maximum: the smallest strength among ties
+    return _Standardised(fits[best][0], scale), fits[best][1], accs[best]
+
+class _Standardised(nn.Module):
+    "A probe that standardises its input first."
+    def __init__(self, probe: nn.Linear, scale):
+        super().__init__(); self.probe, self.scale = probe, scale
+    def forward(self, x: torch.Tensor) -> torch.Tensor: return self.probe(self.scale(x))
+
+# %% ../nbs/05_probes.ipynb #785a3245
+def posthoc_probes(model: nn.Module, data, batch_size: int, device: torch.device, l2_grid: tuple[float, ...] = POSTHOC_L2) -> dict[str, dict]:
+    """Per modality, a linear probe on the frozen features of `model`: fit on train, L2 chosen on validation, scored on test.
+
+    Returns
+    -------
+    {modality: {"test_acc", "val_acc", "l2"}}
+    """
+    (tr, ytr), (va, yva), (te, yte) = (frozen_features(model, getattr(data, s), batch_size, device) for s in ("train", "val", "test"))
+    out = {}
+    for m in tr:
+        probe, l2, val_acc = select_probe((tr[m], ytr), (va[m], yva), data.n_classes, l2_grid)
+        out[m] = {"test_acc": probe_accuracy(probe, te[m], yte), "val_acc": val_acc, "l2": l2}
+    return out

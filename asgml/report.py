@@ -16,14 +16,15 @@ from .experiments import GRID_ALIASES, load_runs, runs_root
 
 # %% auto #0
 __all__ = ['ROW_ORDER', 'DISPLAY', 'PROTOCOL_KEY', 'VARIANT_KEYS', 'PROTOCOLS', 'BASELINE_PROTOCOL', 'NO_TEST', 'CONTRASTS',
-           'TEXT_COLUMNS', 'MARKDOWN_ONLY', 'FIGURES', 'point_pairs', 'point_name', 'run_tag', 'is_ablation',
-           'split_grid', 'run_config', 'run_design', 'run_protocol', 'annotate', 'run_groups', 'Comparison', 'paired',
-           'paired_test', 'welch', 'compare', 'mean_std', 'holm', 'reference', 'baseline_of', 'comparison_cell',
-           'versus_column', 'versus', 'ablation_table', 'write_fixture_run', 'contrast_pairs', 'contrast_table',
-           'point_order', 'grid_points', 'validation_pick', 'sensitivity_rows', 'sensitivity_table', 'latex_escape',
-           'markdown', 'to_latex', 'runs_sentence', 'table_note', 'per_run_csv', 'panel_grid', 'panel_title', 'panels',
-           'plot_probe_trajectories', 'unimodal_gap', 'plot_utilisation_gap', 'epoch_update_ratio', 'plot_update_ratio',
-           'paired_differences', 'plot_paired_differences', 'save_figure', 'write_report', 'write_table']
+           'TEXT_COLUMNS', 'MARKDOWN_ONLY', 'DIAGNOSIS_NOTE', 'FIGURES', 'point_pairs', 'point_name', 'run_tag',
+           'is_ablation', 'split_grid', 'run_config', 'run_design', 'run_protocol', 'annotate', 'run_groups',
+           'Comparison', 'paired', 'paired_test', 'welch', 'compare', 'mean_std', 'holm', 'reference', 'baseline_of',
+           'comparison_cell', 'versus_column', 'versus', 'ablation_table', 'write_fixture_run', 'contrast_pairs',
+           'contrast_table', 'point_order', 'grid_points', 'validation_pick', 'sensitivity_rows', 'sensitivity_table',
+           'latex_escape', 'markdown', 'to_latex', 'runs_sentence', 'table_note', 'per_run_csv', 'panel_grid',
+           'panel_title', 'panels', 'plot_probe_trajectories', 'unimodal_gap', 'plot_utilisation_gap',
+           'epoch_update_ratio', 'plot_update_ratio', 'paired_differences', 'plot_paired_differences', 'save_figure',
+           'write_report', 'read_diagnosis', 'write_diagnosis_table', 'write_table']
 
 # %% ../nbs/08a_report.ipynb #efafa177
 ROW_ORDER = ["baseline", "ogm_ge", "cggm", "asgml_frequency", "asgml_staleness", "asgml_adaptive", "ogm_ge+asgml_adaptive"]
@@ -284,7 +285,7 @@ def latex_escape(s: str) -> str:
         s = s.replace(a, b)
     return s
 
-TEXT_COLUMNS = ("method", "protocol", "setting", "arm", "against")
+TEXT_COLUMNS = ("method", "protocol", "setting", "arm", "against", "modality", "suppressed")
 MARKDOWN_ONLY = ("macro-F1 (%)", "epochs to 90 %", "s / epoch")   # left out of the LaTeX tables, which must fit a page   # left-aligned in LaTeX; the numbers right-aligned
 
 def markdown(table: pd.DataFrame) -> str:
@@ -306,8 +307,14 @@ def runs_sentence(runs: pd.DataFrame) -> str:
     return (f"{len(runs)} runs ({n} method{'s' if n != 1 else ''}, seeds {', '.join(map(str, seeds))}) from commit"
             f"{'s' if len(commits) > 1 else ''} {', '.join(commits) or 'unknown'}.")
 
+DIAGNOSIS_NOTE = ("Test accuracies in % (mean ± sd over seeds) of validation-selected weights. Probes: a linear probe on the frozen "
+                  "encoder features, fit on train, L2 chosen on validation, scored on test. Suppression: probe alone minus probe joint in "
+                  "points, paired over seeds [95 % CI]; its index divides it by what training adds (alone minus untrained). 90 % epoch: when "
+                  "the monitor's probe first reaches 90 % of its final value. Suppressed: the suppression interval lies above zero.")
+
 def table_note(table: pd.DataFrame) -> str:
-    "The note below a table: what its comparison cells mean, which reference each row has, and what † marks."
+    "The note below a table: its own (`table.attrs['note']`, a diagnosis), or what its comparison cells mean, which reference each row has, and what † marks."
+    if "note" in table.attrs: return table.attrs["note"]
     note = ("Comparisons: the difference in test accuracy in points [95 % CI] (p), paired by seed (paired t-test over seeds) where both arms "
             "ran the same seeds on the same data, else Welch's unpaired test, marked 'Welch, unpaired'; * holds at the 5 % level after "
             "Holm's correction over the column (the p shown is uncorrected).")
@@ -445,12 +452,14 @@ def write_report(root: Path | None = None, out: Path | None = None, datasets: li
     datasets : only these datasets (default all)
     """
     root = Path(root or runs_root()); out = Path(out or root.parent / "paper")
-    runs = load_runs(root)
-    if runs.empty: raise FileNotFoundError(f"no finished runs (metrics.json) under {root}; run `asgml sweep` first")
+    runs, diagnosed = load_runs(root), sorted(p.parts[-3] for p in root.glob("*/diagnosis/diagnosis.json"))
+    if runs.empty and not diagnosed: raise FileNotFoundError(f"no finished runs (metrics.json) under {root}; run `asgml sweep` first")
     (out / "tables").mkdir(parents=True, exist_ok=True); (out / "figures").mkdir(parents=True, exist_ok=True)
     tables = {}
-    for ds, r in runs.groupby("dataset"):
+    for ds in sorted(set(diagnosed) | set(runs.get("benchmark", []))):
         if datasets and ds not in datasets: continue
+        if (diag := read_diagnosis(root, ds)) is not None: tables[f"{ds} diagnosis"] = write_diagnosis_table(diag, root / ds / "diagnosis", out, ds)
+        if (r := runs[runs.benchmark == ds] if len(runs) else runs).empty: continue
         own, points = split_grid(r)
         if len(own): tables[ds] = write_table(ablation_table(own), own, out / "tables" / f"{ds}_ablation", out / "tables" / f"{ds}_runs.tex")
         if len(own) and len(ct := contrast_table(own)): tables[f"{ds} controls"] = write_table(ct, own, out / "tables" / f"{ds}_controls", out / "tables" / f"{ds}_controls_runs.tex")
@@ -460,6 +469,22 @@ def write_report(root: Path | None = None, out: Path | None = None, datasets: li
             fig = plot(own, ds) if len(own) else None
             if fig is not None: save_figure(fig, out / "figures" / f"{ds}_{name}"); plt.close(fig)
     return tables
+
+def read_diagnosis(root: Path, benchmark: str) -> pd.DataFrame | None:
+    "A benchmark's diagnosis table (`asgml diagnose`) with its note in `attrs`, or None when it has none."
+    f = root / benchmark / "diagnosis" / "diagnosis.json"
+    if not f.exists(): return None
+    d = json.loads(f.read_text()); t = pd.DataFrame(d["table"])
+    t.attrs["note"] = d["sentence"] + " " + DIAGNOSIS_NOTE
+    return t
+
+def write_diagnosis_table(table: pd.DataFrame, folder: Path, out: Path, benchmark: str) -> pd.DataFrame:
+    "Write a diagnosis table as `<benchmark>_diagnosis`.md / .tex and copy its figure into `out`; returns `table`."
+    stem = out / "tables" / f"{benchmark}_diagnosis"
+    stem.with_suffix(".md").write_text(markdown(table) + "\n\n" + table_note(table) + "\n")
+    stem.with_suffix(".tex").write_text(to_latex(table))
+    for ext in ("pdf", "png"): (out / "figures" / f"{benchmark}_diagnosis.{ext}").write_bytes((folder / f"diagnosis.{ext}").read_bytes())
+    return table
 
 def write_table(table: pd.DataFrame, runs: pd.DataFrame, stem: Path, runs_tex: Path) -> pd.DataFrame:
     "Write `table` as `stem`.md (its `table_note` below it) and `stem`.tex (without `MARKDOWN_ONLY`), and the sentence on its `runs` into `runs_tex`; returns `table`."

@@ -11,18 +11,19 @@ from pathlib import Path
 from typing import Any
 import numpy as np, random, torch, torch.nn as nn, torch.nn.functional as F, yaml
 from tqdm import tqdm
-from .core import (Config, ConfigError, DataBundle, ModelConfig, TrainConfig, batches, config_to_dict, get_dataset, get_device,
-                        project_root, resolve_data_root, seed_everything)
+from .core import (Config, ConfigError, DataBundle, ModelConfig, ProbeConfig, TrainConfig, batches, config_to_dict, get_dataset, get_device,
+                        project_root, resolve_data_root, seed_everything, config_from_dict)
 from .metrics import accuracy, epochs_to_frac, macro_f1, utilization_gap
 from .models import ModelOutput, MultimodalModel, build_model, wants_heads
-from .probes import ProbeMonitor
+from .probes import ProbeMonitor, posthoc_probes
 
 # %% auto #0
 __all__ = ['METHODS', 'METHOD_MODULES', 'joint_loss', 'Method', 'register_method', 'known_methods', 'build_method',
            'ComposedMethod', 'make_optimizer', 'make_scheduler', 'evaluate', 'to_device', 'probes_on', 'loss_protocol',
-           'check_method', 'model_config', 'has_grad', 'grad_norm', 'Trainer', 'rng_state', 'set_rng_state',
-           'resolved_config', 'flat_config', 'config_diff', 'git_commit', 'environment', 'write_history',
-           'check_out_dir', 'start_logger', 'wandb_run_id', 'run', 'compact', 'finish_run']
+           'check_method', 'model_config', 'model_inputs', 'probe_interval', 'has_grad', 'grad_norm', 'Trainer',
+           'rng_state', 'set_rng_state', 'resolved_config', 'flat_config', 'with_new_defaults', 'fill_missing',
+           'read_saved_config', 'config_diff', 'git_commit', 'environment', 'write_history', 'check_out_dir',
+           'start_logger', 'wandb_run_id', 'run', 'compact', 'finish_run']
 
 # %% ../nbs/06_train.ipynb #93f04895
 def joint_loss(out: ModelOutput, labels: torch.Tensor, model: MultimodalModel, aux: bool) -> torch.Tensor:
@@ -175,6 +176,17 @@ def model_config(cfg: Config, method: Method) -> ModelConfig:
         raise ConfigError(f"method = {cfg.method!r} needs separate unimodal heads but model.unimodal_heads = false; drop that setting")
     return dataclasses.replace(cfg.model, unimodal_heads=True)
 
+def model_inputs(mc: ModelConfig, shapes: dict[str, tuple]) -> tuple[ModelConfig, dict[str, tuple]]:
+    "The model section and input shapes of the modalities `model.modalities` keeps (all when empty), in the data's order."
+    if bad := [m for m in mc.modalities if m not in shapes]: raise ConfigError(f"model.modalities names {bad} but the data has {list(shapes)}")
+    keep = [m for m in shapes if not mc.modalities or m in mc.modalities]
+    only = lambda d: {m: v for m, v in d.items() if m in keep}
+    return dataclasses.replace(mc, encoders=only(mc.encoders), pretrained=only(mc.pretrained), encoder_width=only(mc.encoder_width)), only(shapes)
+
+def probe_interval(p: ProbeConfig, steps_per_epoch: int) -> int:
+    "Steps between probe measurements: the epoch's steps / `per_epoch` (at least 1) when it is set, else `eval_freq`."
+    return max(1, steps_per_epoch // p.per_epoch) if p.per_epoch else p.eval_freq
+
 def has_grad(module: nn.Module) -> bool:
     "Whether any parameter of `module` holds a gradient."
     return any(p.grad is not None for p in module.parameters())
@@ -190,12 +202,14 @@ class Trainer:
         self.cfg, self.data, self.method, self.logger = cfg, data, method, logger
         check_method(cfg, method)
         self.device = get_device(cfg.train.device)
-        self.model = build_model(model_config(cfg, method), data.input_shapes, data.n_classes).to(self.device)
+        self.model = build_model(*model_inputs(model_config(cfg, method), data.input_shapes), data.n_classes).to(self.device)
         t = cfg.train
         self.encoder_opts = {m: make_optimizer(list(e.parameters()), t) for m, e in self.model.encoders.items()}
         self.head_opt = make_optimizer(self.model.head_parameters(), t)
         self.scheds = [make_scheduler(o, t) for o in self.optimizers]
         self.data_gen = torch.Generator().manual_seed(cfg.seed)
+        self.steps_per_epoch = -(-len(data.train) // t.batch_size)
+        self.eval_every = probe_interval(cfg.probe, self.steps_per_epoch)
         self.step, self.epoch, self.history, self.best = 0, 0, [], None
         self.step_log: dict = {}
         self.updates = {m: 0 for m in self.model.modalities}
@@ -224,7 +238,7 @@ def _train_step(self: Trainer, batch: dict) -> float:
     if self.probes is not None: self.probes.observe(out.features, batch["label"])
     if self.step % self.cfg.log.every_n_steps == 0: self.log_step(loss, out, batch["label"], stepped)
     self.step += 1
-    if self.step % self.cfg.probe.eval_freq == 0:
+    if self.step % self.eval_every == 0:
         if self.probes is not None: self.measure_probes()
         self.method.on_eval(self.step)
     return loss.item()
@@ -307,7 +321,7 @@ Trainer.state_dict, Trainer.load_state_dict = _state_dict, _load_state_dict
 
 # %% ../nbs/06_train.ipynb #3806c0b2
 def _fit(self: Trainer, on_checkpoint=None, progress: bool = True) -> None:
-    n_batches = -(-len(self.data.train) // self.cfg.train.batch_size)
+    n_batches = self.steps_per_epoch
     with tqdm(total=n_batches * self.cfg.train.epochs, initial=n_batches * self.epoch, disable=not progress,
               desc=f"{self.cfg.dataset}/{self.method.name}/seed{self.cfg.seed}") as bar:
         while self.epoch < self.cfg.train.epochs:
@@ -319,7 +333,7 @@ def _final_metrics(self: Trainer) -> dict:
     if self.probes is not None and self.probes.buffer: self.measure_probes()
     self.model.load_state_dict(self.best["state"])
     ev = evaluate(self.model, self.data.test, self.cfg.train.batch_size, self.device, self.data.n_classes)
-    h = self.history
+    post, h = posthoc_probes(self.model, self.data, self.cfg.train.batch_size, self.device), self.history
     return {"test_acc": ev["acc"], "test_macro_f1": ev["macro_f1"], "best_val_acc": self.best["val_acc"],
             "best_epoch": self.best["epoch"], "best_test_acc": max(r["test_acc"] for r in h),
             "unimodal_test_acc": ev["unimodal_acc"],
@@ -327,8 +341,9 @@ def _final_metrics(self: Trainer) -> dict:
             "epochs_to_90pct": epochs_to_frac([r["val_acc"] for r in h]),
             "sec_per_epoch": float(np.mean([r["sec"] for r in h])),
             "method_variant": self.method.describe(),
-            "probe_acc": self.probe_acc, "update_ratio": {m: n / max(self.step, 1) for m, n in self.updates.items()},
-            "n_params": sum(p.numel() for p in self.model.parameters())}
+            "probe_acc": self.probe_acc, **{f"probe_{k}": {m: p[k] for m, p in post.items()} for k in ("test_acc", "val_acc", "l2")},
+            "update_ratio": {m: n / max(self.step, 1) for m, n in self.updates.items()},
+            "n_params": sum(p.numel() for p in self.model.parameters()), "steps_per_epoch": self.steps_per_epoch}
 Trainer.final_metrics = _final_metrics
 
 # %% ../nbs/06_train.ipynb #b3df783b
@@ -345,6 +360,20 @@ def flat_config(d: dict, prefix: str = "") -> dict:
     out = {}
     for k, v in d.items(): out |= flat_config(v, f"{prefix}{k}.") if isinstance(v, dict) and v else {prefix + k: v}
     return out
+
+def with_new_defaults(saved: dict) -> dict:
+    "A saved config with the keys added to the schema since it was written filled in with their defaults (saved values win)."
+    try: full = config_to_dict(config_from_dict(saved))
+    except ConfigError: return saved   # a key the schema no longer knows: compare as saved
+    return fill_missing(saved, full)
+
+def fill_missing(d: dict, full: dict) -> dict:
+    "`d` plus every key only `full` has, recursively."
+    return full | {k: fill_missing(v, full[k]) if isinstance(v, dict) and isinstance(full.get(k), dict) else v for k, v in d.items()}
+
+def read_saved_config(path: Path) -> dict:
+    "A run's `config.yaml`, completed by `with_new_defaults`: the identity a new run of the same settings would have."
+    return with_new_defaults(yaml.safe_load(Path(path).read_text()))
 
 def config_diff(saved: dict, requested: dict) -> list[str]:
     "Each key where two configs differ, as 'key = <saved> there, <requested> requested'."
@@ -379,7 +408,7 @@ def check_out_dir(out: Path, cfg_dict: dict) -> str:
     "'new', 'resume' or 'done' for `out`; an error naming the differing keys when it holds a run of another config."
     saved = out / "config.yaml"
     if not saved.exists(): return "new"
-    if diff := config_diff(yaml.safe_load(saved.read_text()), cfg_dict):
+    if diff := config_diff(read_saved_config(saved), cfg_dict):
         raise ConfigError(f"{out} already holds a run of another config ({'; '.join(diff[:4])}{'; ...' if len(diff) > 4 else ''}); choose another output folder or delete that one")
     return "done" if (out / "metrics.json").exists() else "resume" if (out / "checkpoint.pt").exists() else "new"
 

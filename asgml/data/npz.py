@@ -1,4 +1,4 @@
-"""Any N-modality data set as one `.npz` file: one array per modality, the labels and the split indices; checked, cleaned of NaN and infinities (counted), and normalised with train statistics.
+"""Any N-modality data set as one `.npz` file: one array per modality, the labels and the splits (index arrays or one code per row); checked, metadata arrays named and ignored, cleaned of NaN and infinities (counted), and normalised with train statistics.
 
 Docs: https://asgml.github.io/asgml/data.npz.html.md"""
 
@@ -12,8 +12,9 @@ import numpy as np, torch
 from ..core import ConfigError, DataBundle, DictDataset, opt, register_dataset, stratified_split
 
 # %% auto #0
-__all__ = ['AXES', 'RESERVED', 'count_nonfinite', 'train_stats', 'normalise_splits', 'NpzConfig', 'load_npz', 'check_npz',
-           'npz_splits', 'check_identity', 'build_npz']
+__all__ = ['AXES', 'RESERVED', 'SPLIT_NAMES', 'count_nonfinite', 'train_stats', 'normalise_splits', 'NpzConfig', 'load_npz',
+           'not_a_modality', 'pick_modalities', 'ignored_note', 'split_codes', 'code_splits', 'file_splits',
+           'check_npz', 'npz_splits', 'check_identity', 'build_npz']
 
 # %% ../../nbs/02f_data.npz.ipynb #56667b42
 def count_nonfinite(x: np.ndarray) -> dict[str, int]:
@@ -36,14 +37,16 @@ def normalise_splits(splits: dict[str, np.ndarray], mode: str) -> tuple[dict[str
     return out, counts
 
 # %% ../../nbs/02f_data.npz.ipynb #3fe9ce27
-RESERVED = ("labels", "train_idx", "val_idx", "test_idx")
+RESERVED = ("labels", "train_idx", "val_idx", "test_idx", "split")
+SPLIT_NAMES = ("train", "val", "test")  # the codes of a `split` array: these strings, or their positions 0, 1, 2
 
 @dataclass
 class NpzConfig:
     "The `data` section of a bring-your-own `.npz` data set."
     path: str | None = opt(None, doc="the .npz file (required)")
-    modalities: list[str] = opt([], doc="arrays to use as modalities; empty -> every array except labels and the split indices")
-    val_frac: float = opt(0.1, lo=0.01, hi=0.5, doc="fraction of train held out for validation when the file has no val_idx")
+    name: str | None = opt(None, doc="the data set's name in reports; None -> the file's stem")
+    modalities: list[str] = opt([], doc="arrays to use as modalities; empty -> every array of numbers with a sample shape (N, ...) except labels and the splits")
+    val_frac: float = opt(0.1, lo=0.01, hi=0.5, doc="fraction of train held out for validation when the file gives no val split")
     normalise: str = opt("feature", choices=("feature", "global", "none"), doc="standardisation with train statistics")
     n_classes: int | None = opt(None, lo=2, doc="number of classes; None -> the largest label + 1")
     expect_sizes: list[int] = opt([], lo=0, doc="identity check: [train, val, test] sizes (empty -> no check)")
@@ -58,11 +61,57 @@ def load_npz(cfg: NpzConfig) -> tuple[dict[str, np.ndarray], Path]:
         with np.load(path, allow_pickle=False) as f: return {k: f[k] for k in f.files}, path
     except (ValueError, OSError) as e: raise ConfigError(f"{path} is not a readable .npz file: {e}") from e
 
+# %% ../../nbs/02f_data.npz.ipynb #a8347bab
+def not_a_modality(x: np.ndarray) -> str | None:
+    "Why array `x` cannot be a modality (numbers of shape (N, ...) with a sample shape); None when it can."
+    if x.dtype.kind not in "biuf": return f"dtype {x.dtype}, not bool / int / float"
+    if x.ndim < 2: return f"shape {x.shape}, no sample shape"
+    return None
+
+def pick_modalities(a: dict[str, np.ndarray], cfg: NpzConfig, path: Path) -> tuple[list[str], dict[str, str]]:
+    "The modality arrays, and for every other array outside `RESERVED` why it is ignored."
+    why = {k: not_a_modality(x) for k, x in a.items() if k not in RESERVED}
+    if not cfg.modalities: return [k for k, w in why.items() if w is None], {k: w for k, w in why.items() if w}
+    for m in cfg.modalities:
+        if why.get(m): raise ConfigError(f"{path}: data.modalities names {m!r}, which has {why[m]}; a modality holds numbers of shape (N, ...), e.g. (N, 1)")
+    return list(cfg.modalities), {k: "not in data.modalities" for k in why if k not in cfg.modalities}
+
+def ignored_note(path: Path, ignored: dict[str, str]) -> str:
+    "One line naming the arrays of `path` that are not used as modalities, and why."
+    return f"{path.name}: ignoring {len(ignored)} array(s) that are not modalities: " + "; ".join(f"{k} ({w})" for k, w in ignored.items())
+
+# %% ../../nbs/02f_data.npz.ipynb #aa953dcb
+def split_codes(codes: np.ndarray, n: int, path: Path) -> np.ndarray:
+    "The `split` array as integers 0 (train), 1 (val), 2 (test); an error naming the file for anything else."
+    if codes.shape != (n,) or codes.dtype.kind not in "iuUS":
+        raise ConfigError(f"{path}: split must be {n} codes, 'train' / 'val' / 'test' or 0 / 1 / 2, one per label; got {codes.dtype} {codes.shape}")
+    ints = np.select([codes.astype(str) == s for s in SPLIT_NAMES], [0, 1, 2], -1) if codes.dtype.kind in "US" else codes.astype(np.int64)
+    if (bad := np.flatnonzero(~np.isin(ints, (0, 1, 2)))).size:
+        raise ConfigError(f"{path}: split holds {codes[bad[0]].item()!r} in row {bad[0]}; the codes are 'train' / 'val' / 'test' or 0 / 1 / 2")
+    return ints
+
+def code_splits(a: dict[str, np.ndarray], path: Path) -> dict[str, np.ndarray]:
+    "Row indices per split from the `split` array, which may not stand beside index arrays; val left out when no row has it."
+    if clash := [k for k in ("train_idx", "val_idx", "test_idx") if k in a]:
+        raise ConfigError(f"{path} has a split array and {clash}: give the splits one way, not both")
+    codes = split_codes(a["split"], len(a["labels"]), path)
+    idx = {s: np.flatnonzero(codes == i) for i, s in enumerate(SPLIT_NAMES) if (codes == i).any()}
+    if missing := [s for s in ("train", "test") if s not in idx]: raise ConfigError(f"{path}: split gives no row to {missing}")
+    return idx
+
+def file_splits(a: dict[str, np.ndarray], path: Path) -> dict[str, np.ndarray]:
+    "The splits the file gives: from its `split` codes, else from `train_idx`, `test_idx` and optionally `val_idx`."
+    if "split" in a: return code_splits(a, path)
+    for k in ("train_idx", "test_idx"):
+        if k not in a: raise ConfigError(f"{path} has no array {k!r} (nor a split array); it holds {sorted(a)}")
+    return {s: a[f"{s}_idx"].astype(np.int64) for s in SPLIT_NAMES if f"{s}_idx" in a}
+
 # %% ../../nbs/02f_data.npz.ipynb #51a10d36
 def check_npz(a: dict[str, np.ndarray], mods: list[str], cfg: NpzConfig, path: Path) -> int:
     "Refuse a file that breaks the format; return the number of classes."
-    for k in ("labels", "train_idx", "test_idx", *mods):
+    for k in ("labels", *mods):
         if k not in a: raise ConfigError(f"{path} has no array {k!r}; it holds {sorted(a)}")
+    if not mods: raise ConfigError(f"{path} holds no modality (an array of numbers of shape (N, ...)); it holds {sorted(a)}")
     y, n = a["labels"], len(a["labels"])
     if not np.issubdtype(y.dtype, np.integer) or y.ndim != 1: raise ConfigError(f"{path}: labels must be a 1-D integer array, got {y.dtype} {y.shape}")
     for m in mods:
@@ -71,15 +120,14 @@ def check_npz(a: dict[str, np.ndarray], mods: list[str], cfg: NpzConfig, path: P
     if y.min() < 0 or y.max() >= c: raise ConfigError(f"{path}: labels span {y.min()} .. {y.max()}, expected 0 .. {c - 1}")
     return c
 
-def npz_splits(a: dict[str, np.ndarray], cfg: NpzConfig, seed: int, path: Path) -> dict[str, np.ndarray]:
-    "Row indices of train / val / test, validated; validation carved from train when the file has none."
-    idx = {s: a[f"{s}_idx"].astype(np.int64) for s in ("train", "val", "test") if f"{s}_idx" in a}
-    if "val" not in idx:
-        keep, held = stratified_split(a["labels"][idx["train"]], cfg.val_frac, seed)
-        idx["train"], idx["val"] = idx["train"][keep], idx["train"][held]
-    n = len(a["labels"])
+def npz_splits(given: dict[str, np.ndarray], labels: np.ndarray, cfg: NpzConfig, seed: int, path: Path) -> dict[str, np.ndarray]:
+    "Row indices of train / val / test from the file's splits, validated; validation carved from train when the file gives none."
+    n, idx = len(labels), dict(given)
     for s, i in idx.items():
         if len(i) and (i.min() < 0 or i.max() >= n): raise ConfigError(f"{path}: {s}_idx holds indices outside 0 .. {n - 1}")
+    if "val" not in idx:
+        keep, held = stratified_split(labels[idx["train"]], cfg.val_frac, seed)
+        idx["train"], idx["val"] = idx["train"][keep], idx["train"][held]
     for s, t in (("train", "val"), ("train", "test"), ("val", "test")):
         if (common := np.intersect1d(idx[s], idx[t])).size: raise ConfigError(f"{path}: {common.size} rows are in both {s} and {t}, e.g. row {common[0]}")
     return idx
@@ -99,17 +147,21 @@ def build_npz(cfg: NpzConfig, seed: int) -> DataBundle:
 
     Returns
     -------
-    DataBundle with one tensor per modality; ``info`` holds the file, sizes, label histograms and non-finite counts.
+    DataBundle with one tensor per modality; ``info`` holds the data set's name, the file, the ignored arrays, sizes,
+    label histograms and non-finite counts.
     """
     a, path = load_npz(cfg)
-    mods = cfg.modalities or [k for k in a if k not in RESERVED]
+    mods, ignored = pick_modalities(a, cfg, path)
     n_classes = check_npz(a, mods, cfg, path)
-    idx = npz_splits(a, cfg, seed, path)
+    given = file_splits(a, path)
+    idx = npz_splits(given, a["labels"], cfg, seed, path)
     hist = {s: np.bincount(a["labels"][i], minlength=n_classes) for s, i in idx.items()}
     check_identity({s: len(idx[s]) for s in ("train", "val", "test")}, {m: a[m].shape[1:] for m in mods}, hist["train"], cfg, path)
+    if ignored: print(ignored_note(path, ignored))
     data, nonfinite = {}, {}
     for m in mods: data[m], nonfinite[m] = normalise_splits({s: a[m][i] for s, i in idx.items()}, cfg.normalise)
     ds = {s: DictDataset({m: data[m][s] for m in mods}, torch.from_numpy(a["labels"][i])) for s, i in idx.items()}
-    info = {"path": str(path), "modalities": mods, "sizes": {s: len(i) for s, i in idx.items()}, "normalise": cfg.normalise,
-            "label_histogram": {s: h.tolist() for s, h in hist.items()}, "nonfinite": nonfinite, "val_from": "file" if "val_idx" in a else "train"}
+    info = {"name": cfg.name or path.stem, "path": str(path), "modalities": mods, "ignored": ignored, "sizes": {s: len(i) for s, i in idx.items()},
+            "normalise": cfg.normalise, "label_histogram": {s: h.tolist() for s, h in hist.items()}, "nonfinite": nonfinite,
+            "split_from": "split" if "split" in a else "idx", "val_from": "file" if "val" in given else "train"}
     return DataBundle(ds["train"], ds["val"], ds["test"], n_classes=n_classes, info=info)
