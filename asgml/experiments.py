@@ -32,8 +32,8 @@ def template_path() -> Path:
     return project_root() / "nbs" / "experiments" / "run.ipynb"
 
 def run_dir(dataset: str, method: str, seed: int, root: Path | None = None, tag: str = "") -> Path:
-    "Where one run's notebook and record live: `<root>/<dataset>/<method>[/<tag>]/seed<k>`."
-    return (root or runs_root()) / dataset / method / tag / f"seed{seed}"
+    "Where one run's notebook and record live: `<root>/<config name>/<method>[/<tag>]/seed<k>` (a YAML path is named by its stem)."
+    return (root or runs_root()) / Path(dataset).stem / method / tag / f"seed{seed}"
 
 # %% ../nbs/08_experiments.ipynb #117cc840
 QUIET_KERNEL = ["--IPKernelApp.log_level=CRITICAL"]   # the kernel's own log (its TCP warning, the interrupt at shutdown); cells' output and errors still reach the notebook
