@@ -14,7 +14,7 @@ from scipy import stats
 from .core import Config, DataBundle, get_dataset, load_config, seed_everything
 from .experiments import execute_template, runs_root
 from .probes import posthoc_probes
-from .report import DIAGNOSIS_NOTE, markdown, paired_test, save_figure
+from .report import DIAGNOSIS_NOTE, SUPPRESSION_MARGIN, markdown, paired_test, save_figure
 from .train import Trainer, build_method, run
 
 # %% auto #0
@@ -98,7 +98,7 @@ def modality_summary(records: list[dict], m: str) -> dict:
     return {"alone_test_acc": [100 * r["test_acc"][f"alone_{m}"] for r in records], "probe": {k: v.tolist() for k, v in probe.items()},
             "slice_acc": [100 * r["slice_acc"][m] for r in records], "suppression": sup._asdict(),
             "suppression_index": mean_ci(index[~np.isnan(index)]) if (~np.isnan(index)).any() else (np.nan,) * 3,
-            "window": {k: [r["window"][m][k] for r in records] for k in ("alone", "joint")}, "suppressed": bool(sup.lo > 0)}
+            "window": {k: [r["window"][m][k] for r in records] for k in ("alone", "joint")}, "suppressed": bool(sup.lo > SUPPRESSION_MARGIN)}
 
 def summarise_diagnosis(records: list[dict]) -> dict:
     "Per modality `modality_summary`, plus joint accuracy and complementarity (joint minus the best encoder alone) over seeds."

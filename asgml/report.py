@@ -16,13 +16,13 @@ from .experiments import GRID_ALIASES, load_runs, runs_root
 
 # %% auto #0
 __all__ = ['ROW_ORDER', 'DISPLAY', 'PROTOCOL_KEY', 'VARIANT_KEYS', 'PROTOCOLS', 'BASELINE_PROTOCOL', 'NO_TEST', 'CONTRASTS',
-           'TEXT_COLUMNS', 'MARKDOWN_ONLY', 'DIAGNOSIS_NOTE', 'FIGURES', 'point_pairs', 'point_name', 'run_tag',
-           'is_ablation', 'split_grid', 'run_config', 'run_design', 'run_protocol', 'annotate', 'run_groups',
-           'Comparison', 'paired', 'paired_test', 'welch', 'compare', 'mean_std', 'holm', 'reference', 'baseline_of',
-           'comparison_cell', 'versus_column', 'versus', 'ablation_table', 'write_fixture_run', 'contrast_pairs',
-           'contrast_table', 'point_order', 'grid_points', 'validation_pick', 'sensitivity_rows', 'sensitivity_table',
-           'latex_escape', 'markdown', 'to_latex', 'runs_sentence', 'table_note', 'per_run_csv', 'panel_grid',
-           'panel_title', 'panels', 'plot_probe_trajectories', 'unimodal_gap', 'plot_utilisation_gap',
+           'TEXT_COLUMNS', 'MARKDOWN_ONLY', 'SUPPRESSION_MARGIN', 'DIAGNOSIS_NOTE', 'FIGURES', 'point_pairs',
+           'point_name', 'run_tag', 'is_ablation', 'split_grid', 'run_config', 'run_design', 'run_protocol', 'annotate',
+           'run_groups', 'Comparison', 'paired', 'paired_test', 'welch', 'compare', 'mean_std', 'holm', 'reference',
+           'baseline_of', 'comparison_cell', 'versus_column', 'versus', 'ablation_table', 'write_fixture_run',
+           'contrast_pairs', 'contrast_table', 'point_order', 'grid_points', 'validation_pick', 'sensitivity_rows',
+           'sensitivity_table', 'latex_escape', 'markdown', 'to_latex', 'runs_sentence', 'table_note', 'per_run_csv',
+           'panel_grid', 'panel_title', 'panels', 'plot_probe_trajectories', 'unimodal_gap', 'plot_utilisation_gap',
            'epoch_update_ratio', 'plot_update_ratio', 'paired_differences', 'plot_paired_differences', 'save_figure',
            'write_report', 'read_diagnosis', 'write_diagnosis_table', 'write_table']
 
@@ -307,10 +307,12 @@ def runs_sentence(runs: pd.DataFrame) -> str:
     return (f"{len(runs)} runs ({n} method{'s' if n != 1 else ''}, seeds {', '.join(map(str, seeds))}) from commit"
             f"{'s' if len(commits) > 1 else ''} {', '.join(commits) or 'unknown'}.")
 
+SUPPRESSION_MARGIN = 1.0   # points: a modality is suppressed when the 95 % interval of its suppression lies above this
 DIAGNOSIS_NOTE = ("Test accuracies in % (mean ± sd over seeds) of validation-selected weights. Probes: a linear probe on the frozen "
                   "encoder features, fit on train, L2 chosen on validation, scored on test. Suppression: probe alone minus probe joint in "
                   "points, paired over seeds [95 % CI]; its index divides it by what training adds (alone minus untrained). 90 % epoch: when "
-                  "the monitor's probe first reaches 90 % of its final value. Suppressed: the suppression interval lies above zero.")
+                  "the monitor's probe first reaches 90 % of its final value. "
+                  f"Suppressed: the suppression interval lies above {SUPPRESSION_MARGIN:g} point(s).")
 
 def table_note(table: pd.DataFrame) -> str:
     "The note below a table: its own (`table.attrs['note']`, a diagnosis), or what its comparison cells mean, which reference each row has, and what † marks."

@@ -46,7 +46,7 @@ def test_sigkill_mid_run_resumes_to_identical_metrics(tmp_path):
     p.send_signal(signal.SIGKILL); p.wait()
     assert not (killed / "metrics.json").exists(), "the run finished before it could be killed"
     resumed = _train(killed)
-    assert resumed.wait(timeout=600) == 0
+    assert resumed.wait(timeout=600) == 0, resumed.stderr.read()[-3000:]
     assert "resuming" in resumed.stdout.read()
     a, b = (json.loads((d / "metrics.json").read_text()) for d in (straight, killed))
     for k in ("sec_per_epoch", "environment", "git_commit"): a.pop(k); b.pop(k)
