@@ -20,8 +20,8 @@ from .train import Trainer, build_method, run
 # %% auto #0
 __all__ = ['DIAGNOSIS_SETTINGS', 'diagnosis_variants', 'benchmark_name', 'diagnosis_dir', 'diagnosis_config', 'untrained_probes',
            'prime_window', 'diagnose_seed', 'seed_record', 'mean_ci', 'modality_summary', 'summarise_diagnosis',
-           'diagnosis_table', 'diagnosis_sentence', 'plot_diagnosis', 'write_diagnosis', 'diagnose_template',
-           'run_diagnosis']
+           'diagnosis_table', 'diagnosis_sentence', 'plot_diagnosis', 'run_commits', 'write_diagnosis',
+           'diagnose_template', 'run_diagnosis']
 
 # %% ../nbs/08b_diagnose.ipynb #e9474f75
 DIAGNOSIS_SETTINGS = ["probe.enabled=true", "probe.per_epoch=2", "log.progress=false"]   # every diagnosis run; --set comes after
@@ -129,7 +129,8 @@ def diagnosis_sentence(summary: dict) -> str:
     "The dataset-level line below the table: joint accuracies and complementarity, with the seeds."
     c = summary["complementarity"]
     return (f"Joint {_pm(summary['joint_test_acc'])} %, joint + unimodal {_pm(summary['joint+unimodal_test_acc'])} %; complementarity "
-            f"(joint minus the best encoder alone) {_ci(c['diff'], c['lo'], c['hi'])} points; seeds {', '.join(map(str, summary['seeds']))}.")
+            f"(joint minus the best encoder alone) {_ci(c['diff'], c['lo'], c['hi'])} points; seeds {', '.join(map(str, summary['seeds']))}"
+            + (f"; runs from commit {', '.join(summary['commits'])}." if summary.get("commits") else "."))
 
 # %% ../nbs/08b_diagnose.ipynb #e7b8e5a4
 def plot_diagnosis(folder: Path, summary: dict, title: str = "") -> plt.Figure:
@@ -152,12 +153,18 @@ def _trajectories(ax: plt.Axes, folder: Path, variant: str, m: str, seeds: list[
     ax.plot(curves[0][0][:n], np.mean([c[1][:n] for c in curves], 0), color=color, lw=2, label=variant.replace("alone_", "alone: "))
 
 # %% ../nbs/08b_diagnose.ipynb #cf9a40df
+def run_commits(folder: Path, seed_files: list[Path]) -> list[str]:
+    "The git commits (short) of the runs behind the seeds' records."
+    runs = [m for f in seed_files for m in folder.glob(f"*/{f.stem}/metrics.json")]
+    return sorted({str(json.loads(m.read_text()).get("git_commit"))[:7] for m in runs})
+
 def write_diagnosis(config: str | Path, root: Path | None = None, seeds: list[int] | None = None) -> pd.DataFrame:
     "Summarise the finished seeds (all `seed<k>.json`, or `seeds`) into `diagnosis.json`, `.md` and a figure; returns the table."
     folder = diagnosis_dir(config, root)
     files = [folder / f"seed{s}.json" for s in seeds] if seeds is not None else sorted(folder.glob("seed*.json"))
+    if not files: raise FileNotFoundError(f"no diagnosis records (seed<k>.json) in {folder}: run `asgml diagnose {config}` first")
     if missing := [str(f) for f in files if not f.exists()]: raise FileNotFoundError(f"no diagnosis record {missing[0]}: run `asgml diagnose {config}` for that seed")
-    summary = summarise_diagnosis([json.loads(f.read_text()) for f in files])
+    summary = summarise_diagnosis([json.loads(f.read_text()) for f in files]) | {"commits": run_commits(folder, files)}
     table = diagnosis_table(summary)
     (folder / "diagnosis.json").write_text(json.dumps(summary | {"table": table.to_dict("records"), "sentence": diagnosis_sentence(summary)}, indent=2, default=float))
     (folder / "diagnosis.md").write_text(markdown(table) + "\n\n" + diagnosis_sentence(summary) + " " + DIAGNOSIS_NOTE + "\n")
