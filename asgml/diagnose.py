@@ -84,7 +84,8 @@ def seed_record(runs: dict[str, dict], untrained: dict[str, float], folder: Path
 
 # %% ../nbs/08b_diagnose.ipynb #ba7cd07c
 def mean_ci(x: np.ndarray) -> tuple[float, float, float]:
-    "Mean and 95 % t-interval over seeds (NaN bounds with one seed)."
+    "Mean and 95 % t-interval over seeds (NaN bounds with one seed; all NaN when any value is NaN)."
+    if np.isnan(x).any(): return np.nan, np.nan, np.nan
     if len(x) < 2: return float(np.mean(x)), np.nan, np.nan
     ci = stats.ttest_1samp(x, 0.0).confidence_interval(0.95)
     return float(np.mean(x)), float(ci.low), float(ci.high)
@@ -93,11 +94,11 @@ def modality_summary(records: list[dict], m: str) -> dict:
     "One modality's numbers over seeds, in points (accuracies x 100)."
     probe = {k: 100 * np.array([r["probe"][m][k] for r in records]) for k in ("untrained", "alone", "joint", "joint+unimodal")}
     sup = paired_test(probe["alone"], probe["joint"])
-    gain = probe["alone"] - probe["untrained"]
-    index = np.where(gain > 0, (probe["alone"] - probe["joint"]) / np.where(gain > 0, gain, 1), np.nan)
+    gain = probe["alone"] - probe["untrained"]   # what training the encoder alone adds to its probe
+    index = (probe["alone"] - probe["joint"]) / gain if (gain > SUPPRESSION_MARGIN).all() else np.full(len(gain), np.nan)
     return {"alone_test_acc": [100 * r["test_acc"][f"alone_{m}"] for r in records], "probe": {k: v.tolist() for k, v in probe.items()},
             "slice_acc": [100 * r["slice_acc"][m] for r in records], "suppression": sup._asdict(),
-            "suppression_index": mean_ci(index[~np.isnan(index)]) if (~np.isnan(index)).any() else (np.nan,) * 3,
+            "suppression_index": mean_ci(index),
             "window": {k: [r["window"][m][k] for r in records] for k in ("alone", "joint")}, "suppressed": bool(sup.lo > SUPPRESSION_MARGIN)}
 
 def summarise_diagnosis(records: list[dict]) -> dict:
@@ -111,6 +112,7 @@ def summarise_diagnosis(records: list[dict]) -> dict:
 # %% ../nbs/08b_diagnose.ipynb #d3ae1e9d
 def _pm(x: list[float]) -> str: return f"{np.mean(x):.1f} ± {np.std(x, ddof=1):.1f}" if len(x) > 1 else f"{np.mean(x):.1f}"
 def _ci(d: float, lo: float, hi: float, digits: int = 1) -> str:
+    if np.isnan(d): return "–"
     return f"{d:+.{digits}f}" + ("" if np.isnan(lo) else f" [{lo:+.{digits}f}, {hi:+.{digits}f}]")
 
 def diagnosis_table(summary: dict) -> pd.DataFrame:

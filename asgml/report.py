@@ -16,15 +16,16 @@ from .experiments import GRID_ALIASES, load_runs, runs_root
 
 # %% auto #0
 __all__ = ['ROW_ORDER', 'DISPLAY', 'PROTOCOL_KEY', 'VARIANT_KEYS', 'PROTOCOLS', 'BASELINE_PROTOCOL', 'NO_TEST', 'CONTRASTS',
-           'TEXT_COLUMNS', 'MARKDOWN_ONLY', 'SUPPRESSION_MARGIN', 'DIAGNOSIS_NOTE', 'FIGURES', 'point_pairs',
-           'point_name', 'run_tag', 'is_ablation', 'split_grid', 'run_config', 'run_design', 'run_protocol', 'annotate',
-           'run_groups', 'Comparison', 'paired', 'paired_test', 'welch', 'compare', 'mean_std', 'holm', 'reference',
-           'baseline_of', 'comparison_cell', 'versus_column', 'versus', 'ablation_table', 'write_fixture_run',
-           'contrast_pairs', 'contrast_table', 'point_order', 'grid_points', 'validation_pick', 'sensitivity_rows',
-           'sensitivity_table', 'latex_escape', 'markdown', 'to_latex', 'runs_sentence', 'table_note', 'per_run_csv',
-           'panel_grid', 'panel_title', 'panels', 'plot_probe_trajectories', 'unimodal_gap', 'plot_utilisation_gap',
-           'epoch_update_ratio', 'plot_update_ratio', 'paired_differences', 'plot_paired_differences', 'save_figure',
-           'write_report', 'read_diagnosis', 'write_diagnosis_table', 'write_table']
+           'TEXT_COLUMNS', 'MARKDOWN_ONLY', 'SUPPRESSION_MARGIN', 'DIAGNOSIS_NOTE', 'FIGURES', 'OVERVIEW_COLUMNS',
+           'point_pairs', 'point_name', 'run_tag', 'is_ablation', 'split_grid', 'run_config', 'run_design',
+           'run_protocol', 'annotate', 'run_groups', 'Comparison', 'paired', 'paired_test', 'welch', 'compare',
+           'mean_std', 'holm', 'reference', 'baseline_of', 'comparison_cell', 'versus_column', 'versus',
+           'ablation_table', 'write_fixture_run', 'contrast_pairs', 'contrast_table', 'point_order', 'grid_points',
+           'validation_pick', 'sensitivity_rows', 'sensitivity_table', 'latex_escape', 'markdown', 'to_latex',
+           'runs_sentence', 'table_note', 'per_run_csv', 'panel_grid', 'panel_title', 'panels',
+           'plot_probe_trajectories', 'unimodal_gap', 'plot_utilisation_gap', 'epoch_update_ratio', 'plot_update_ratio',
+           'paired_differences', 'plot_paired_differences', 'save_figure', 'write_report', 'read_diagnosis',
+           'diagnosis_overview', 'write_diagnosis_table', 'write_overview', 'write_table']
 
 # %% ../nbs/08a_report.ipynb #efafa177
 ROW_ORDER = ["baseline", "ogm_ge", "cggm", "asgml_frequency", "asgml_staleness", "asgml_adaptive", "ogm_ge+asgml_adaptive"]
@@ -285,7 +286,7 @@ def latex_escape(s: str) -> str:
         s = s.replace(a, b)
     return s
 
-TEXT_COLUMNS = ("method", "protocol", "setting", "arm", "against", "modality", "suppressed")
+TEXT_COLUMNS = ("method", "protocol", "setting", "arm", "against", "benchmark", "modality", "suppressed")
 MARKDOWN_ONLY = ("macro-F1 (%)", "epochs to 90 %", "s / epoch")   # left out of the LaTeX tables, which must fit a page   # left-aligned in LaTeX; the numbers right-aligned
 
 def markdown(table: pd.DataFrame) -> str:
@@ -458,6 +459,7 @@ def write_report(root: Path | None = None, out: Path | None = None, datasets: li
     if runs.empty and not diagnosed: raise FileNotFoundError(f"no finished runs (metrics.json) under {root}; run `asgml sweep` first")
     (out / "tables").mkdir(parents=True, exist_ok=True); (out / "figures").mkdir(parents=True, exist_ok=True)
     tables = {}
+    if diagnosed and not datasets: tables["diagnosis overview"] = write_overview(diagnosis_overview(root, diagnosed), out / "tables" / "diagnosis_overview")
     for ds in sorted(set(diagnosed) | set(runs.get("benchmark", []))):
         if datasets and ds not in datasets: continue
         if (diag := read_diagnosis(root, ds)) is not None: tables[f"{ds} diagnosis"] = write_diagnosis_table(diag, root / ds / "diagnosis", out, ds)
@@ -480,12 +482,35 @@ def read_diagnosis(root: Path, benchmark: str) -> pd.DataFrame | None:
     t.attrs["note"] = d["sentence"] + " " + DIAGNOSIS_NOTE
     return t
 
+OVERVIEW_COLUMNS = ["modality", "unimodal test (%)", "probe untrained", "probe alone", "probe joint", "probe joint+unimodal",
+                    "suppression (points)", "suppression index", "90 % epoch alone / joint", "suppressed"]
+
+def diagnosis_overview(root: Path, benchmarks: list[str]) -> pd.DataFrame:
+    "The diagnoses of `benchmarks` in one table: a row per modality, and on each benchmark's first row its joint accuracies and complementarity."
+    parts = []
+    for b in benchmarks:
+        d = json.loads((root / b / "diagnosis" / "diagnosis.json").read_text())
+        t = pd.DataFrame(d["table"])[OVERVIEW_COLUMNS]; t.insert(0, "benchmark", [b] + [""] * (len(t) - 1))
+        c, pm = d["complementarity"], lambda x: f"{np.mean(x):.1f}"
+        t["joint / joint+unimodal (%)"] = [f"{pm(d['joint_test_acc'])} / {pm(d['joint+unimodal_test_acc'])}"] + [""] * (len(t) - 1)
+        t["complementarity (points)"] = [f"{c['diff']:+.1f} [{c['lo']:+.1f}, {c['hi']:+.1f}]"] + [""] * (len(t) - 1)
+        parts.append(t)
+    out = pd.concat(parts, ignore_index=True)
+    out.attrs["note"] = "Per benchmark: joint and joint + unimodal test accuracy (mean over seeds) and complementarity, joint minus the best encoder alone, paired over seeds [95 % CI]. " + DIAGNOSIS_NOTE
+    return out
+
 def write_diagnosis_table(table: pd.DataFrame, folder: Path, out: Path, benchmark: str) -> pd.DataFrame:
     "Write a diagnosis table as `<benchmark>_diagnosis`.md / .tex and copy its figure into `out`; returns `table`."
     stem = out / "tables" / f"{benchmark}_diagnosis"
     stem.with_suffix(".md").write_text(markdown(table) + "\n\n" + table_note(table) + "\n")
     stem.with_suffix(".tex").write_text(to_latex(table))
     for ext in ("pdf", "png"): (out / "figures" / f"{benchmark}_diagnosis.{ext}").write_bytes((folder / f"diagnosis.{ext}").read_bytes())
+    return table
+
+def write_overview(table: pd.DataFrame, stem: Path) -> pd.DataFrame:
+    "Write the diagnosis overview as `stem`.md (its note below) and `stem`.tex; returns `table`."
+    stem.with_suffix(".md").write_text(markdown(table) + "\n\n" + table_note(table) + "\n")
+    stem.with_suffix(".tex").write_text(to_latex(table))
     return table
 
 def write_table(table: pd.DataFrame, runs: pd.DataFrame, stem: Path, runs_tex: Path) -> pd.DataFrame:

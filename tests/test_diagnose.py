@@ -34,7 +34,8 @@ def test_diagnose_command_writes_record_and_report_shows_it_first(tmp_path):
     again = subprocess.run([ASGML, *args], cwd=ROOT, capture_output=True, text=True, timeout=600)   # finished runs are read, not retrained
     assert again.returncode == 0 and json.loads((folder / "seed0.json").read_text()) == rec
     tables = write_report(tmp_path, tmp_path / "paper")
-    assert list(tables)[0] == "synthetic diagnosis"
+    assert list(tables)[:2] == ["diagnosis overview", "synthetic diagnosis"]
+    assert (tmp_path / "paper" / "tables" / "diagnosis_overview.tex").exists()
 
 def test_posthoc_probe_fits_on_train_and_chooses_on_validation(monkeypatch):
     cfg = load_config("synthetic", TINY)
