@@ -17,15 +17,15 @@ from .experiments import GRID_ALIASES, load_runs, runs_root
 # %% auto #0
 __all__ = ['ROW_ORDER', 'DISPLAY', 'PROTOCOL_KEY', 'VARIANT_KEYS', 'PROTOCOLS', 'BASELINE_PROTOCOL', 'NO_TEST', 'CONTRASTS',
            'TEXT_COLUMNS', 'MARKDOWN_ONLY', 'SUPPRESSION_MARGIN', 'DIAGNOSIS_NOTE', 'FIGURES', 'OVERVIEW_COLUMNS',
-           'point_pairs', 'point_name', 'run_tag', 'is_ablation', 'split_grid', 'run_config', 'run_design',
-           'run_protocol', 'annotate', 'run_groups', 'Comparison', 'paired', 'paired_test', 'welch', 'compare',
-           'mean_std', 'holm', 'reference', 'baseline_of', 'comparison_cell', 'versus_column', 'versus',
-           'ablation_table', 'write_fixture_run', 'contrast_pairs', 'contrast_table', 'point_order', 'grid_points',
-           'validation_pick', 'sensitivity_rows', 'sensitivity_table', 'latex_escape', 'markdown', 'to_latex',
-           'runs_sentence', 'table_note', 'per_run_csv', 'panel_grid', 'panel_title', 'panels',
+           'OVERVIEW_MARKDOWN_ONLY', 'OVERVIEW_LATEX_HEADERS', 'point_pairs', 'point_name', 'run_tag', 'is_ablation',
+           'split_grid', 'run_config', 'run_design', 'run_protocol', 'annotate', 'run_groups', 'Comparison', 'paired',
+           'paired_test', 'welch', 'compare', 'mean_std', 'holm', 'reference', 'baseline_of', 'comparison_cell',
+           'versus_column', 'versus', 'ablation_table', 'write_fixture_run', 'contrast_pairs', 'contrast_table',
+           'point_order', 'grid_points', 'validation_pick', 'sensitivity_rows', 'sensitivity_table', 'latex_escape',
+           'markdown', 'to_latex', 'runs_sentence', 'table_note', 'per_run_csv', 'panel_grid', 'panel_title', 'panels',
            'plot_probe_trajectories', 'unimodal_gap', 'plot_utilisation_gap', 'epoch_update_ratio', 'plot_update_ratio',
            'paired_differences', 'plot_paired_differences', 'save_figure', 'write_report', 'read_diagnosis',
-           'diagnosis_overview', 'write_diagnosis_table', 'write_overview', 'write_table']
+           'diagnosis_overview', 'write_diagnosis_table', 'overview_for_latex', 'write_overview', 'write_table']
 
 # %% ../nbs/08a_report.ipynb #efafa177
 ROW_ORDER = ["baseline", "ogm_ge", "cggm", "asgml_frequency", "asgml_staleness", "asgml_adaptive", "ogm_ge+asgml_adaptive"]
@@ -507,10 +507,21 @@ def write_diagnosis_table(table: pd.DataFrame, folder: Path, out: Path, benchmar
     for ext in ("pdf", "png"): (out / "figures" / f"{benchmark}_diagnosis.{ext}").write_bytes((folder / f"diagnosis.{ext}").read_bytes())
     return table
 
+OVERVIEW_MARKDOWN_ONLY = ("unimodal test (%)", "suppression index", "suppressed")   # left out of the LaTeX overview, which must fit a page
+OVERVIEW_LATEX_HEADERS = {"probe untrained": "untrained", "probe alone": "alone", "probe joint": "joint", "probe joint+unimodal": "joint+uni.",
+                          "suppression (points)": "suppression", "90 % epoch alone / joint": "90 % epoch", "joint / joint+unimodal (%)": "joint / joint+uni.",
+                          "complementarity (points)": "complementarity"}   # the caption says the rest
+
+def overview_for_latex(table: pd.DataFrame) -> pd.DataFrame:
+    "The overview without `OVERVIEW_MARKDOWN_ONLY`, the probe columns as means only (no ± sd), under `OVERVIEW_LATEX_HEADERS`."
+    t = table.drop(columns=list(OVERVIEW_MARKDOWN_ONLY))
+    for c in [c for c in t if c.startswith("probe")]: t[c] = t[c].str.replace(r" ± [\d.]+", "", regex=True)
+    return t.rename(columns=OVERVIEW_LATEX_HEADERS)
+
 def write_overview(table: pd.DataFrame, stem: Path) -> pd.DataFrame:
-    "Write the diagnosis overview as `stem`.md (its note below) and `stem`.tex; returns `table`."
+    "Write the diagnosis overview as `stem`.md (its note below) and `stem`.tex (`overview_for_latex`); returns `table`."
     stem.with_suffix(".md").write_text(markdown(table) + "\n\n" + table_note(table) + "\n")
-    stem.with_suffix(".tex").write_text(to_latex(table))
+    stem.with_suffix(".tex").write_text(to_latex(overview_for_latex(table)))
     return table
 
 def write_table(table: pd.DataFrame, runs: pd.DataFrame, stem: Path, runs_tex: Path) -> pd.DataFrame:
