@@ -46,7 +46,7 @@ def code_bits(n_classes: int) -> int:
 
 # %% ../../nbs/01_data.synthetic.ipynb #2e61d380
 def check_synthetic(cfg: SyntheticConfig) -> None:
-    "Raise `ConfigError` unless every per-modality list has one entry per modality and `shows` describes a structure `_sample` knows."
+    "Raise `ConfigError` unless every per-modality list has one entry per modality and `shows` describes a structure the generator knows."
     n = len(cfg.modalities)
     for k in ("signal", "difficulty", "dims", "sign_flip"):
         if len(getattr(cfg, k)) != n:
