@@ -11,7 +11,7 @@ from pathlib import Path
 import yaml
 from .core import ConfigError, config_dir, get_dataset, load_config, resolve_data_root
 from .diagnose import diagnosis_dir, run_diagnosis
-from .experiments import PROTOCOLS, load_runs, read_grid, run_sweep, runs_root, sweep_specs
+from .experiments import PROTOCOLS, load_runs, read_grid, run_dir, run_sweep, runs_root, sweep_specs
 from .report import markdown, read_diagnosis, table_note, write_report
 from .train import known_methods, run
 
@@ -38,7 +38,7 @@ def _train_parser(sub) -> None:
 def cmd_train(a: argparse.Namespace) -> None:
     "Validate the config, train, print the headline metrics."
     cfg = load_config(a.config, a.overrides, method="baseline" if a.no_asgml else a.method, seed=a.seed)
-    out = Path(a.out or Path("runs") / Path(a.config).stem / cfg.method / f"seed{cfg.seed}")
+    out = Path(a.out or run_dir(a.config, cfg.method, cfg.seed, Path("runs")))
     m = run(cfg, out)
     print(f"test_acc {m['test_acc']:.4f}  macro_f1 {m['test_macro_f1']:.4f}  best_val_acc {m['best_val_acc']:.4f} (epoch {m['best_epoch']})  "
           f"unimodal {', '.join(f'{k} {v:.4f}' for k, v in m['unimodal_test_acc'].items())}\nrecord in {out}")

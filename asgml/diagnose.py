@@ -12,13 +12,13 @@ from pathlib import Path
 import matplotlib.pyplot as plt, numpy as np, pandas as pd
 from scipy import stats
 from .core import Config, DataBundle, get_dataset, load_config, seed_everything
-from .experiments import execute_template, runs_root
+from .experiments import benchmark_name, execute_template, runs_root
 from .probes import posthoc_probes
 from .report import DIAGNOSIS_NOTE, SUPPRESSION_MARGIN, markdown, paired_test, save_figure
 from .train import Trainer, build_method, run
 
 # %% auto #0
-__all__ = ['DIAGNOSIS_SETTINGS', 'diagnosis_variants', 'benchmark_name', 'diagnosis_dir', 'diagnosis_config', 'untrained_probes',
+__all__ = ['DIAGNOSIS_SETTINGS', 'diagnosis_variants', 'diagnosis_dir', 'diagnosis_config', 'untrained_probes', 'read_trajectory',
            'prime_window', 'diagnose_seed', 'seed_record', 'mean_ci', 'modality_summary', 'summarise_diagnosis',
            'diagnosis_table', 'diagnosis_sentence', 'plot_diagnosis', 'run_commits', 'write_diagnosis',
            'diagnose_template', 'run_diagnosis']
@@ -30,10 +30,6 @@ def diagnosis_variants(modalities: list[str]) -> dict[str, list[str]]:
     "The runs of one seed as {folder: overrides}: each encoder alone, then joint training without and with unimodal losses."
     alone = {f"alone_{m}": [f"model.modalities={json.dumps([m])}", "train.unimodal_aux_loss=false"] for m in modalities}
     return alone | {"joint": ["train.unimodal_aux_loss=false"], "joint+unimodal": ["train.unimodal_aux_loss=true"]}
-
-def benchmark_name(config: str | Path) -> str:
-    "The store folder of a config: a shipped name as it is, a YAML path by its stem."
-    return Path(config).stem
 
 def diagnosis_dir(config: str | Path, root: Path | None = None) -> Path:
     "Where a config's diagnosis lives: `<store>/<benchmark>/diagnosis`."
@@ -49,6 +45,10 @@ def untrained_probes(cfg: Config, data: DataBundle) -> dict[str, float]:
     seed_everything(cfg.seed)
     tr = Trainer(cfg, data, build_method(cfg.method))
     return {m: p["test_acc"] for m, p in posthoc_probes(tr.model, data, cfg.train.batch_size, tr.device).items()}
+
+def read_trajectory(run_folder: Path) -> pd.DataFrame:
+    "A run's monitor trajectory (`probes.csv`), one row per step (the final measurement may repeat the last step: it wins)."
+    return pd.read_csv(run_folder / "probes.csv").drop_duplicates("step", keep="last")
 
 def prime_window(probes: pd.DataFrame, steps_per_epoch: int, frac: float = 0.9) -> dict[str, float]:
     "Per modality, the epoch at which the monitor's probe accuracy first reaches `frac` of its final value."
@@ -74,8 +74,7 @@ def diagnose_seed(config: str | Path, seed: int, overrides: list[str] = (), root
 def seed_record(runs: dict[str, dict], untrained: dict[str, float], folder: Path, seed: int) -> dict:
     "One seed's numbers from its runs' records (`metrics.json` contents) and trajectories."
     mods, joint = list(untrained), runs["joint"]
-    trajectory = lambda v: pd.read_csv(folder / v / f"seed{seed}" / "probes.csv").drop_duplicates("step", keep="last")
-    window = lambda v, m: prime_window(trajectory(v), runs[v]["steps_per_epoch"])[m]
+    window = lambda v, m: prime_window(read_trajectory(folder / v / f"seed{seed}"), runs[v]["steps_per_epoch"])[m]
     return {"seed": seed, "modalities": mods, "test_acc": {v: r["test_acc"] for v, r in runs.items()},
             "probe": {m: {"untrained": untrained[m], "alone": runs[f"alone_{m}"]["probe_test_acc"][m], "joint": joint["probe_test_acc"][m],
                           "joint+unimodal": runs["joint+unimodal"]["probe_test_acc"][m]} for m in mods},
@@ -148,8 +147,8 @@ def plot_diagnosis(folder: Path, summary: dict, title: str = "") -> plt.Figure:
 def _trajectories(ax: plt.Axes, folder: Path, variant: str, m: str, seeds: list[int], color: str) -> None:
     curves = []
     for s in seeds:
-        f, rec = folder / variant / f"seed{s}" / "probes.csv", folder / variant / f"seed{s}" / "metrics.json"
-        p, spe = pd.read_csv(f).drop_duplicates("step", keep="last"), json.loads(rec.read_text())["steps_per_epoch"]   # the final measurement may repeat the last step
+        run_folder = folder / variant / f"seed{s}"
+        p, spe = read_trajectory(run_folder), json.loads((run_folder / "metrics.json").read_text())["steps_per_epoch"]
         ax.plot(p.step / spe, p[f"probe_acc/{m}"], color=color, lw=0.6, alpha=0.4); curves.append((p.step / spe, p[f"probe_acc/{m}"]))
     n = min(len(c[1]) for c in curves)
     ax.plot(curves[0][0][:n], np.mean([c[1][:n] for c in curves], 0), color=color, lw=2, label=variant.replace("alone_", "alone: "))

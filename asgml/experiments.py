@@ -16,10 +16,10 @@ from .core import ConfigError, config_dir, load_config, project_root
 from .train import build_method, check_method, config_diff, read_saved_config, resolved_config
 
 # %% auto #0
-__all__ = ['QUIET_KERNEL', 'GRID_ALIASES', 'PROTOCOLS', 'PER_MODALITY', 'runs_root', 'template_path', 'run_dir', 'execute_run',
-           'execute_template', 'RunSpec', 'spec_config', 'store_conflicts', 'run_status', 'execute_spec', 'read_grid',
-           'expand_grid', 'protocol_points', 'sweep_specs', 'run_local', 'run_slurm', 'run_sweep', 'config_key',
-           'load_runs']
+__all__ = ['QUIET_KERNEL', 'GRID_ALIASES', 'PROTOCOLS', 'PER_MODALITY', 'runs_root', 'template_path', 'benchmark_name', 'run_dir',
+           'execute_run', 'execute_template', 'RunSpec', 'spec_config', 'store_conflicts', 'run_status', 'execute_spec',
+           'read_grid', 'expand_grid', 'protocol_points', 'sweep_specs', 'run_local', 'run_slurm', 'run_sweep',
+           'config_key', 'load_runs']
 
 # %% ../nbs/08_experiments.ipynb #a1ba1de3
 def runs_root() -> Path:
@@ -31,9 +31,13 @@ def template_path() -> Path:
     "The papermill experiment template."
     return project_root() / "nbs" / "experiments" / "run.ipynb"
 
+def benchmark_name(config: str | Path) -> str:
+    "The store folder of a config: a shipped name as it is, a YAML path by its stem."
+    return Path(config).stem
+
 def run_dir(dataset: str, method: str, seed: int, root: Path | None = None, tag: str = "") -> Path:
-    "Where one run's notebook and record live: `<root>/<config name>/<method>[/<tag>]/seed<k>` (a YAML path is named by its stem)."
-    return (root or runs_root()) / Path(dataset).stem / method / tag / f"seed{seed}"
+    "Where one run's notebook and record live: `<root>/<benchmark_name(dataset)>/<method>[/<tag>]/seed<k>`."
+    return (root or runs_root()) / benchmark_name(dataset) / method / tag / f"seed{seed}"
 
 # %% ../nbs/08_experiments.ipynb #117cc840
 QUIET_KERNEL = ["--IPKernelApp.log_level=CRITICAL"]   # the kernel's own log (its TCP warning, the interrupt at shutdown); cells' output and errors still reach the notebook
