@@ -137,7 +137,7 @@ class TrainConfig:
 @dataclass
 class ProbeConfig:
     "Probes: per-modality classifiers on detached features that watch each modality without touching it."
-    enabled: bool | None = opt(None, doc="None -> on for methods that need probes (ASGML), off otherwise")
+    enabled: bool | None = opt(True, doc="watch every run's modalities (training is unaffected); None -> only for methods that read probes (ASGML)")
     probe_type: str = opt("linear", choices=("linear", "mlp_1layer"))
     eval_freq: int = opt(100, lo=1, doc="steps between probe measurements and `on_eval` calls")
     per_epoch: int | None = opt(None, lo=1, doc="measurements per epoch instead (the interval is the epoch's steps / per_epoch, at least 1); None -> eval_freq")
