@@ -9,15 +9,17 @@ from __future__ import annotations
 import argparse, sys, time
 from pathlib import Path
 import yaml
-from .core import ConfigError, config_dir, get_dataset, load_config, resolve_data_root
+from .core import ConfigError, config_dir, load_config, resolve_data_root
+from .registry import get_dataset
 from .diagnose import diagnosis_dir, run_diagnosis
 from .experiments import PROTOCOLS, load_runs, read_grid, run_dir, run_sweep, runs_root, sweep_specs
 from .report import markdown, read_diagnosis, table_note, write_report
-from .train import known_methods, run
+from .registry import known_methods, sweep_methods
+from .train import run
 
 # %% auto #0
-__all__ = ['BASELINES', 'ASGML_MODES', 'DEMO_METHODS', 'DEMO_OVERRIDES', 'HelpFormatter', 'cmd_train', 'cmd_sweep', 'cmd_report',
-           'cmd_diagnose', 'available_datasets', 'cmd_demo', 'parse_params', 'cmd_prepare', 'parser', 'main']
+__all__ = ['DEMO_METHODS', 'DEMO_OVERRIDES', 'HelpFormatter', 'cmd_train', 'cmd_sweep', 'cmd_report', 'cmd_diagnose',
+           'available_datasets', 'cmd_demo', 'parse_params', 'cmd_prepare', 'parser', 'main']
 
 # %% ../nbs/09_cli.ipynb #dd5f8347
 class HelpFormatter(argparse.ArgumentDefaultsHelpFormatter):
@@ -44,13 +46,10 @@ def cmd_train(a: argparse.Namespace) -> None:
           f"unimodal {', '.join(f'{k} {v:.4f}' for k, v in m['unimodal_test_acc'].items())}\nrecord in {out}")
 
 # %% ../nbs/09_cli.ipynb #f71e7560
-BASELINES = ["baseline", "ogm_ge", "mmpareto", "cggm", "gradnorm", "pcgrad", "dwa", "gblend", "miles", "inforeg", "opm"]
-ASGML_MODES = ["asgml_frequency", "asgml_staleness", "asgml_adaptive", "ogm_ge+asgml_adaptive", "asgml_boost", "modality_lr"]
-
 def _sweep_parser(sub) -> None:
     p = sub.add_parser("sweep", help="run dataset x method x seed (x grid) through papermill; skips finished runs", formatter_class=HelpFormatter)
     p.add_argument("--datasets", nargs="+", default=["synthetic", "avdigits"], help="datasets (those without data are skipped)")
-    p.add_argument("--methods", nargs="+", default=BASELINES + ASGML_MODES, help="methods; compose with +")
+    p.add_argument("--methods", nargs="+", default=sweep_methods(), help="methods; compose with + (default: every method the registry puts in the sweep)")
     p.add_argument("--seeds", nargs="+", type=int, default=[0, 1, 2, 3, 4])
     p.add_argument("--set", dest="overrides", action="append", default=[], metavar="KEY=VALUE", help="override applied to every run")
     p.add_argument("--protocols", nargs="+", choices=list(PROTOCOLS), default=list(PROTOCOLS),

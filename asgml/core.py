@@ -1,4 +1,4 @@
-"""Configuration with validation, seeding, the dataset registry and the in-memory dataset every loader returns.
+"""Configuration with validation, seeding and the in-memory dataset every loader returns.
 
 Docs: https://asgml.github.io/asgml/core.html.md"""
 
@@ -6,21 +6,18 @@ Docs: https://asgml.github.io/asgml/core.html.md"""
 
 # %% ../nbs/00_core.ipynb #735f1c3c
 from __future__ import annotations
-import dataclasses, difflib, importlib, os, random, types, typing
+import dataclasses, difflib, os, random, types, typing
 from dataclasses import dataclass, field
 from importlib import resources
 from pathlib import Path
-from typing import Any, Callable, Iterator
+from typing import Any, Iterator
 import numpy as np, torch, yaml
 
 # %% auto #0
-__all__ = ['DATASETS', 'DATASET_MODULES', 'ConfigError', 'opt', 'from_dict', 'ModelConfig', 'TrainConfig', 'ProbeConfig',
-           'ASGMLConfig', 'OGMGEConfig', 'MMParetoConfig', 'CGGMConfig', 'GradNormConfig', 'PCGradConfig', 'DWAConfig',
-           'GBlendConfig', 'MILESConfig', 'InfoRegConfig', 'OPMConfig', 'MethodsConfig', 'LogConfig', 'DatasetSpec',
-           'register_dataset', 'get_dataset', 'known_datasets', 'config_dir', 'Config', 'parse_override',
-           'apply_overrides', 'config_from_dict', 'read_config_file', 'load_config', 'config_to_dict',
-           'seed_everything', 'get_device', 'project_root', 'resolve_data_root', 'DictDataset', 'DataBundle', 'batches',
-           'stratified_split']
+__all__ = ['ConfigError', 'opt', 'from_dict', 'ModelConfig', 'TrainConfig', 'ProbeConfig', 'ASGMLConfig', 'LogConfig',
+           'config_dir', 'Config', 'parse_override', 'apply_overrides', 'config_from_dict', 'read_config_file',
+           'load_config', 'config_to_dict', 'seed_everything', 'get_device', 'project_root', 'resolve_data_root',
+           'DictDataset', 'DataBundle', 'batches', 'to_device', 'stratified_split']
 
 # %% ../nbs/00_core.ipynb #843240c8
 class ConfigError(ValueError):
@@ -164,90 +161,6 @@ class ASGMLConfig:
     boost_alpha: float = opt(1.0, lo=0.0, doc="asgml_boost: largest extra gradient multiplier for a lagging modality")
     probe_signal: str = opt("probe", choices=("probe", "random"), doc="'random' shuffles the probe accuracies across modalities (control)")
 
-# %% ../nbs/00_core.ipynb #9bcab95a
-@dataclass
-class OGMGEConfig:
-    "OGM-GE (Peng et al., CVPR 2022): on-the-fly gradient modulation with generalisation enhancement."
-    alpha: float = opt(0.8, lo=0.0, doc="modulation strength (0.8 CREMA-D, 0.1 VGGSound)")
-    faithful_to: str = opt("code", choices=("code", "paper"), doc="code: k = 1 - tanh(alpha rho) above rho = 1; paper: 1 - tanh(alpha relu(rho - 1))")
-    noise: bool = opt(True, doc="GE: Gaussian noise with the std of each unscaled gradient tensor, on every encoder")
-    start_epoch: int = opt(0, lo=0, doc="first epoch with modulation")
-    end_epoch: int = opt(50, lo=0, doc="last epoch with modulation (inclusive)")
-    params: str = opt("auto", choices=("auto", "conv", "weights"), doc="conv: 4-D kernels (the paper); weights: tensors with >= 2 dims; auto: conv when an encoder has any")
-
-@dataclass
-class MMParetoConfig:
-    "MMPareto (Wei & Hu, ICML 2024): Pareto integration of fused and unimodal gradients."
-    scale: float = opt(1.5, lo=0.0, doc="the final magnitude factor of the encoder gradients")
-
-@dataclass
-class CGGMConfig:
-    "CGGM (Guo et al., NeurIPS 2024): classifier-guided gradient modulation."
-    rho: float = opt(1.3, lo=0.0, doc="gradient scale (1.0 on BraTS)")
-    lam: float = opt(0.1, lo=0.0, doc="weight of the direction term L_gm (0.05-0.2)")
-    classifier_lr: float = opt(5e-4, lo=0.0, doc="Adam learning rate of the auxiliary classifiers")
-    grad_clip: float = opt(0.8, lo=0.0, doc="global gradient-norm clip; 0 = off")
-    faithful_to: str = opt("code", choices=("code", "guarded"), doc="code: the official coefficients, c_i = (S - Delta_i) / S unclamped; guarded: c clamped to [0, 1], 1 when S < min_gain")
-    min_gain: float = opt(1e-3, lo=0.0, doc="guarded only: below this summed accuracy gain the coefficients are 1 (guards S near 0)")
-
-@dataclass
-class GradNormConfig:
-    "GradNorm (Chen et al., ICML 2018) over the tasks {fused, each unimodal}, W = the fusion head."
-    alpha: float = opt(1.5, lo=0.0, doc="restoring-force exponent")
-    lr: float = opt(0.025, lo=0.0, doc="Adam learning rate of the task weights")
-    initial_loss: str = opt("first", choices=("first", "log_c"), doc="L_i(0): the first step's losses, or log(n_classes)")
-
-@dataclass
-class PCGradConfig:
-    "PCGrad (Yu et al., NeurIPS 2020): project conflicting task gradients on the shared parameters."
-    tasks: str = opt("fused+unimodal", choices=("fused+unimodal", "unimodal"), doc="'unimodal' alone is a no-op with separate encoders (the pitfall)")
-
-@dataclass
-class DWAConfig:
-    "DWA (Liu et al., CVPR 2019): dynamic weight average over the tasks {fused, each unimodal}."
-    temperature: float = opt(2.0, lo=1e-3)
-
-@dataclass
-class GBlendConfig:
-    "G-Blend (Wang, Tran, Feiszli, CVPR 2020): loss weights from the overfitting-to-generalisation ratio."
-    mode: str = opt("offline", choices=("offline", "online"), doc="offline: estimate once from the start; online: every super-epoch")
-    estimate_epochs: int = opt(5, lo=1, doc="n: epochs each copy trains alone per estimate")
-    warmup_epochs: int = opt(10, lo=1, doc="online: first estimate after this many epochs")
-    period: int = opt(5, lo=1, doc="online: epochs between estimates")
-
-@dataclass
-class MILESConfig:
-    "MILES: per-epoch learning-rate reduction of the dominant encoder, decided on validation."
-    tau: float = opt(0.2, lo=0.0, hi=1.0, doc="conditional-utilisation difference that triggers a reduction")
-    mu: float = opt(0.5, lo=0.0, hi=1.0, doc="learning-rate factor of the dominant encoder for the next epoch")
-
-@dataclass
-class InfoRegConfig:
-    "InfoReg (CVPR 2025): proximal regularisation of the dominant encoder in its prime learning window."
-    beta: float = opt(0.9, lo=0.0, doc="weight of the proximal term")
-    fisher_threshold: float = opt(0.04, lo=0.0, doc="K: relative change of the Fisher trace that marks the window")
-
-@dataclass
-class OPMConfig:
-    "OPM: on-the-fly prediction modulation by dropping the dominant modality's features per sample."
-    q_base: float = opt(0.3, lo=0.0, hi=0.99, doc="base drop probability")
-    lam: float = opt(1.0, lo=0.0, doc="growth of the drop probability with the score ratio")
-    p_exe: float = opt(0.5, lo=0.0, hi=1.0, doc="probability that a step applies the dropping (0.5, 0.5, 0.7 in the paper)")
-
-@dataclass
-class MethodsConfig:
-    "One subsection per baseline method."
-    ogm_ge: OGMGEConfig = field(default_factory=OGMGEConfig)
-    mmpareto: MMParetoConfig = field(default_factory=MMParetoConfig)
-    cggm: CGGMConfig = field(default_factory=CGGMConfig)
-    gradnorm: GradNormConfig = field(default_factory=GradNormConfig)
-    pcgrad: PCGradConfig = field(default_factory=PCGradConfig)
-    dwa: DWAConfig = field(default_factory=DWAConfig)
-    gblend: GBlendConfig = field(default_factory=GBlendConfig)
-    miles: MILESConfig = field(default_factory=MILESConfig)
-    inforeg: InfoRegConfig = field(default_factory=InfoRegConfig)
-    opm: OPMConfig = field(default_factory=OPMConfig)
-
 # %% ../nbs/00_core.ipynb #4d351382
 @dataclass
 class LogConfig:
@@ -258,37 +171,6 @@ class LogConfig:
     progress: bool = opt(True, doc="show a progress bar")
 
 # %% ../nbs/00_core.ipynb #08d0f8c7
-@dataclass
-class DatasetSpec:
-    "A registered dataset: its name, the dataclass of its `data` section and its builder."
-    name: str
-    config_cls: type
-    build: Callable
-
-DATASETS: dict[str, DatasetSpec] = {}
-
-def register_dataset(name: str, config_cls: type) -> Callable:
-    "Decorator registering `build(data_config, seed) -> DataBundle` as dataset `name`."
-    def deco(build: Callable) -> Callable:
-        DATASETS[name] = DatasetSpec(name, config_cls, build)
-        return build
-    return deco
-
-DATASET_MODULES = {"mosi": "mosei", "chsims": "mosei", "ave": "avclips", "ks": "avclips"}  # datasets registered by a shared module
-
-def get_dataset(name: str) -> DatasetSpec:
-    "The registered dataset `name`, importing `asgml.data.<name>` (or the module in `DATASET_MODULES`) if needed."
-    if name not in DATASETS:
-        try: importlib.import_module(f"asgml.data.{DATASET_MODULES.get(name, name)}")
-        except ModuleNotFoundError: pass
-    if name not in DATASETS:
-        raise ConfigError(f"dataset = {name!r} is unknown; known datasets: {', '.join(known_datasets())}")
-    return DATASETS[name]
-
-def known_datasets() -> list[str]:
-    "Names of the datasets that ship with the package (a YAML each) plus any registered at run time."
-    return sorted({p.stem for p in config_dir().glob("*.yaml")} | set(DATASETS))
-
 def config_dir() -> Path:
     "The folder of the YAML configs shipped inside the package."
     return Path(str(resources.files("asgml") / "configs"))
@@ -305,11 +187,11 @@ class Config:
     train: TrainConfig = field(default_factory=TrainConfig)
     probe: ProbeConfig = field(default_factory=ProbeConfig)
     asgml: ASGMLConfig = field(default_factory=ASGMLConfig)
-    methods: MethodsConfig = field(default_factory=MethodsConfig)
+    methods: dict[str, Any] = field(default_factory=dict)   # method name -> its settings, validated by `asgml.registry`
     log: LogConfig = field(default_factory=LogConfig)
 
-_SECTIONS = {"model": ModelConfig, "train": TrainConfig, "probe": ProbeConfig, "asgml": ASGMLConfig, "methods": MethodsConfig, "log": LogConfig}
-_TOP_KEYS = ("dataset", "data", "method", "seed", *_SECTIONS)
+_SECTIONS = {"model": ModelConfig, "train": TrainConfig, "probe": ProbeConfig, "asgml": ASGMLConfig, "log": LogConfig}
+_TOP_KEYS = ("dataset", "data", "method", "seed", "methods", *_SECTIONS)
 
 # %% ../nbs/00_core.ipynb #5d4398ad
 def parse_override(s: str) -> tuple[list[str], Any]:
@@ -333,7 +215,8 @@ def apply_overrides(d: dict, overrides: list[str]) -> dict:
 
 # %% ../nbs/00_core.ipynb #6c9246a9
 def config_from_dict(d: dict) -> Config:
-    "Validate a raw dict (as read from YAML) into a `Config`."
+    "Validate a raw dict (as read from YAML) into a `Config`; the data and methods sections through `asgml.registry`."
+    from asgml.registry import get_dataset, known_datasets, method_configs   # the registry imports core
     for k in d:
         if k not in _TOP_KEYS: raise _unknown_key(k, list(_TOP_KEYS), "")
     if "dataset" not in d: raise ConfigError(f"config has no 'dataset' key; known datasets: {', '.join(known_datasets())}")
@@ -341,13 +224,14 @@ def config_from_dict(d: dict) -> Config:
     kw = {k: from_dict(cls, d.get(k), f"{k}.") for k, cls in _SECTIONS.items()}
     return Config(dataset=spec.name, data=from_dict(spec.config_cls, d.get("data"), "data."),
                   method=_check_type(d.get("method", "baseline"), str, "method"),
-                  seed=_check_type(d.get("seed", 0), int, "seed"), **kw)
+                  seed=_check_type(d.get("seed", 0), int, "seed"), methods=method_configs(d.get("methods")), **kw)
 
 def read_config_file(name_or_path: str | Path) -> dict:
     "The raw dict of a shipped config (by dataset name) or of a YAML file."
     p = Path(name_or_path)
     if not p.suffix: p = config_dir() / f"{name_or_path}.yaml"
     if not p.exists():
+        from asgml.registry import known_datasets
         raise ConfigError(f"config {str(name_or_path)!r} not found: give a dataset name ({', '.join(known_datasets())}) or a path to a YAML file")
     d = yaml.safe_load(p.read_text()) or {}
     if not isinstance(d, dict): raise ConfigError(f"{p} must hold a mapping of sections, got {type(d).__name__}")
@@ -435,6 +319,10 @@ def batches(ds: DictDataset, batch_size: int, shuffle: bool = False, generator: 
     "Yield batches of `ds`; shuffled with `generator` when `shuffle`, so the data order follows the seed."
     order = torch.randperm(len(ds), generator=generator) if shuffle else torch.arange(len(ds))
     for i in range(0, len(ds), batch_size): yield ds.batch(order[i:i + batch_size], generator)
+
+def to_device(batch: dict, device: torch.device) -> dict:
+    "Move every tensor of a batch to `device`."
+    return {k: v.to(device, non_blocking=True) for k, v in batch.items()}
 
 def stratified_split(labels: np.ndarray, frac: float, seed: int) -> tuple[np.ndarray, np.ndarray]:
     "Split indices into (rest, held-out) with about `frac` of each class held out, seeded."

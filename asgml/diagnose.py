@@ -11,11 +11,13 @@ from concurrent.futures import ThreadPoolExecutor
 from pathlib import Path
 import matplotlib.pyplot as plt, numpy as np, pandas as pd
 from scipy import stats
-from .core import Config, DataBundle, get_dataset, load_config, seed_everything
+from .core import Config, DataBundle, load_config, seed_everything
+from .registry import get_dataset
 from .experiments import benchmark_name, execute_template, runs_root
 from .probes import posthoc_probes
 from .report import DIAGNOSIS_NOTE, SUPPRESSION_MARGIN, markdown, paired_test, save_figure
-from .train import Trainer, build_method, run
+from .hooks import build_method
+from .train import Trainer, run
 
 # %% auto #0
 __all__ = ['DIAGNOSIS_SETTINGS', 'diagnosis_variants', 'diagnosis_dir', 'diagnosis_config', 'untrained_probes', 'read_trajectory',

@@ -13,7 +13,8 @@ from pathlib import Path
 import numpy as np, pandas as pd, yaml
 from tqdm import tqdm
 from .core import ConfigError, config_dir, load_config, project_root
-from .train import build_method, check_method, config_diff, read_saved_config, resolved_config
+from .hooks import build_method
+from .train import check_method, config_diff, read_saved_config, resolved_config
 
 # %% auto #0
 __all__ = ['QUIET_KERNEL', 'GRID_ALIASES', 'PROTOCOLS', 'PER_MODALITY', 'runs_root', 'template_path', 'benchmark_name', 'run_dir',

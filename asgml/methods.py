@@ -7,25 +7,23 @@ Docs: https://asgml.github.io/asgml/methods.html.md"""
 # %% ../nbs/07a_methods.ipynb #8ad4997f
 from __future__ import annotations
 import copy, dataclasses, math
+from dataclasses import dataclass
 import numpy as np, torch, torch.nn as nn, torch.nn.functional as F
-from .core import ConfigError, batches
+from .core import ConfigError, batches, opt, to_device
+from .hooks import Method, MethodContext, Step, batch_scores, ratios_to_others, rescale_lrs, scale_grads
 from .models import ModelOutput
-from .staleness import ratios_to_others
-from .train import Method, Trainer, joint_loss, register_method, to_device
+from .registry import register_method
 
 # %% auto #0
-__all__ = ['batch_scores', 'task_losses', 'flat', 'live_modalities', 'ogm_ge_coefficients', 'modulated_params', 'OGMGE',
-           'mmpareto_weights', 'mmpareto_grad', 'MMPareto', 'cggm_gains', 'cggm_coefficients', 'cggm_trace',
-           'direction_term', 'fusion_weights', 'CGGM', 'gradnorm_targets', 'gradnorm_weight_grad', 'renormalise',
-           'GradNorm', 'project_conflicts', 'PCGrad', 'dwa_weights', 'DWA', 'gblend_weights', 'mean_task_losses',
-           'SingleTask', 'GBlend', 'conditional_utilisation', 'miles_scales', 'require_two_modalities', 'MILES',
-           'in_prime_window', 'InfoReg', 'opm_drop_prob', 'OPM']
+__all__ = ['task_losses', 'flat', 'live_modalities', 'ogm_ge_coefficients', 'modulated_params', 'OGMGEConfig', 'OGMGE',
+           'mmpareto_weights', 'mmpareto_grad', 'MMParetoConfig', 'MMPareto', 'cggm_gains', 'cggm_coefficients',
+           'cggm_trace', 'direction_term', 'fusion_weights', 'CGGMConfig', 'CGGM', 'gradnorm_targets',
+           'gradnorm_weight_grad', 'renormalise', 'GradNormConfig', 'GradNorm', 'project_conflicts', 'PCGradConfig',
+           'PCGrad', 'dwa_weights', 'DWAConfig', 'DWA', 'gblend_weights', 'mean_task_losses', 'SingleTask',
+           'GBlendConfig', 'GBlend', 'conditional_utilisation', 'miles_scales', 'require_two_modalities', 'MILESConfig',
+           'MILES', 'in_prime_window', 'InfoRegConfig', 'InfoReg', 'opm_drop_prob', 'OPMConfig', 'OPM']
 
 # %% ../nbs/07a_methods.ipynb #09661a66
-def batch_scores(unimodal: dict[str, torch.Tensor], labels: torch.Tensor) -> dict[str, float]:
-    "Per modality, the summed softmax probability of the true class over the batch."
-    return {m: z.detach().softmax(1).gather(1, labels[:, None]).sum().item() for m, z in unimodal.items()}
-
 def task_losses(out: ModelOutput, labels: torch.Tensor, unimodal: dict[str, torch.Tensor] | None = None) -> dict[str, torch.Tensor]:
     "The fused loss under 'fused' and one cross-entropy per modality's unimodal logits."
     uni = out.unimodal if unimodal is None else unimodal
@@ -59,24 +57,32 @@ def modulated_params(encoder: nn.Module, which: str) -> list[nn.Parameter]:
     return conv if which == "conv" or (which == "auto" and conv) else [p for p in encoder.parameters() if p.dim() >= 2]
 
 # %% ../nbs/07a_methods.ipynb #8b033721
-@register_method("ogm_ge")
+@dataclass
+class OGMGEConfig:
+    "OGM-GE (Peng et al., CVPR 2022): on-the-fly gradient modulation with generalisation enhancement."
+    alpha: float = opt(0.8, lo=0.0, doc="modulation strength (0.8 CREMA-D, 0.1 VGGSound)")
+    faithful_to: str = opt("code", choices=("code", "paper"), doc="code: k = 1 - tanh(alpha rho) above rho = 1; paper: 1 - tanh(alpha relu(rho - 1))")
+    noise: bool = opt(True, doc="GE: Gaussian noise with the std of each unscaled gradient tensor, on every encoder")
+    start_epoch: int = opt(0, lo=0, doc="first epoch with modulation")
+    end_epoch: int = opt(50, lo=0, doc="last epoch with modulation (inclusive)")
+    params: str = opt("auto", choices=("auto", "conv", "weights"), doc="conv: 4-D kernels (the paper); weights: tensors with >= 2 dims; auto: conv when an encoder has any")
+
+@register_method("ogm_ge", OGMGEConfig, display="OGM-GE", family="gradient modulation")
 class OGMGE(Method):
     "OGM-GE: scale the dominant modality's encoder gradients by k and add GE noise to every encoder."
-    def setup(self, trainer: Trainer) -> None:
-        super().setup(trainer)
-        self.cfg = trainer.cfg.methods.ogm_ge
-        self.params = {m: modulated_params(e, self.cfg.params) for m, e in trainer.model.encoders.items()}
+    def setup(self, ctx: MethodContext) -> None:
+        super().setup(ctx)
+        self.params = {m: modulated_params(e, self.cfg.params) for m, e in ctx.model.encoders.items()}
         for m, ps in self.params.items():
             if not ps: raise ConfigError(f"methods.ogm_ge.params = {self.cfg.params!r} selects nothing in encoder {m!r} (it has no 4-D conv kernels); use 'auto' or 'weights'")
-    def after_backward(self, step: int) -> None:
-        if not self.cfg.start_epoch <= self.trainer.epoch <= self.cfg.end_epoch: return
-        out = self.trainer.last_out
-        k = ogm_ge_coefficients(batch_scores(out.slices or out.heads, self.trainer.last_out_labels), self.cfg.alpha, self.cfg.faithful_to)
+    def after_backward(self, s: Step) -> dict:
+        if not self.cfg.start_epoch <= s.epoch <= self.cfg.end_epoch: return {}
+        k = ogm_ge_coefficients(batch_scores(s.out.slices or s.out.heads, s.batch["label"]), self.cfg.alpha, self.cfg.faithful_to)
         for m, ps in self.params.items():
             for p in (p for p in ps if p.grad is not None):
                 noise = torch.randn_like(p.grad) * p.grad.std() if self.cfg.noise else 0.0
                 p.grad.mul_(k[m]).add_(noise)
-        self.trainer.step_log |= {f"ogm_ge_k/{m}": v for m, v in k.items()}
+        return {f"ogm_ge_k/{m}": v for m, v in k.items()}
     def describe(self) -> dict: return {"name": self.name, **dataclasses.asdict(self.cfg)}
 
 # %% ../nbs/07a_methods.ipynb #b1c60556
@@ -93,30 +99,37 @@ def mmpareto_grad(g_mm: torch.Tensor, g_u: torch.Tensor, g_tot: torch.Tensor, w:
     return scale * d * max(g_tot.norm().item() / max(d.norm().item(), 1e-12), 1.0)
 
 # %% ../nbs/07a_methods.ipynb #023bc5a7
-@register_method("mmpareto")
+@dataclass
+class MMParetoConfig:
+    "MMPareto (Wei & Hu, ICML 2024): Pareto integration of fused and unimodal gradients."
+    scale: float = opt(1.5, lo=0.0, doc="the final magnitude factor of the encoder gradients")
+
+@register_method("mmpareto", MMParetoConfig, display="MMPareto", family="objectives")
 class MMPareto(Method):
     "MMPareto: per-encoder Pareto integration of the fused and unimodal gradients, then magnitude scaling."
     needs_unimodal_heads = True
     own_unimodal_loss = True
-    def setup(self, trainer: Trainer) -> None: super().setup(trainer); self.cfg = trainer.cfg.methods.mmpareto
     def loss(self, out: ModelOutput, batch: dict) -> torch.Tensor:
+        "The fused plus unimodal losses; keeps each live encoder's two task gradients for `after_backward`."
         losses = task_losses(out, batch["label"])
         uni = sum(v for k, v in losses.items() if k != "fused")
-        self.params = {m: list(self.trainer.model.encoders[m].parameters()) for m in live_modalities(out)}
+        self.params = {m: list(self.ctx.model.encoders[m].parameters()) for m in live_modalities(out)}
         ps = [p for v in self.params.values() for p in v]
         g_mm = torch.autograd.grad(losses["fused"], ps, retain_graph=True, allow_unused=True)
         g_u = torch.autograd.grad(uni, ps, retain_graph=True, allow_unused=True)
         self.task_grads, i = {}, 0
         for m, v in self.params.items(): self.task_grads[m] = (g_mm[i:i + len(v)], g_u[i:i + len(v)]); i += len(v)
         return losses["fused"] + uni
-    def after_backward(self, step: int) -> None:
+    def after_backward(self, s: Step) -> dict:
+        logged = {}
         for m, (gm, gu) in self.task_grads.items():
             ps = self.params[m]
             w = mmpareto_weights(flat(gm, ps), flat(gu, ps))
             for p, a, b in zip(ps, gm, gu):
                 if p.grad is not None: p.grad.copy_(mmpareto_grad(*(x if x is not None else torch.zeros_like(p) for x in (a, b)), p.grad, w, self.cfg.scale))
-            self.trainer.step_log[f"mmpareto_w_mm/{m}"] = w[0]
+            logged[f"mmpareto_w_mm/{m}"] = w[0]
         self.task_grads = {}
+        return logged
 
 # %% ../nbs/07a_methods.ipynb #b1ed3cfe
 def cggm_gains(acc: dict[str, float], prev: dict[str, float] | None, faithful_to: str = "code") -> dict[str, float]:
@@ -154,28 +167,35 @@ def direction_term(coef: dict[str, float], classifiers: nn.ModuleDict, fusion_we
     return sum(abs(c) - c * cos[m] for m, c in coef.items()) / len(coef)
 
 # %% ../nbs/07a_methods.ipynb #519c3168
-def fusion_weights(trainer: Trainer) -> dict[str, torch.Tensor]:
+def fusion_weights(ctx: MethodContext) -> dict[str, torch.Tensor]:
     "Each modality's block of the fusion head's output layer; an error for fusions without one."
-    fusion = trainer.model.fusion
+    fusion = ctx.model.fusion
     if not hasattr(fusion, "weights"):
-        raise ConfigError(f"method = {trainer.cfg.method!r} needs per-modality output weights of the fusion head; use model.fusion=concat or sum (got {trainer.cfg.model.fusion!r})")
-    return dict(zip(trainer.model.modalities, fusion.weights()))
+        raise ConfigError(f"method = {ctx.method!r} needs per-modality output weights of the fusion head; use model.fusion=concat or sum (got {ctx.fusion!r})")
+    return dict(zip(ctx.model.modalities, fusion.weights()))
 
-@register_method("cggm")
+@dataclass
+class CGGMConfig:
+    "CGGM (Guo et al., NeurIPS 2024): classifier-guided gradient modulation."
+    rho: float = opt(1.3, lo=0.0, doc="gradient scale (1.0 on BraTS)")
+    lam: float = opt(0.1, lo=0.0, doc="weight of the direction term L_gm (0.05-0.2)")
+    classifier_lr: float = opt(5e-4, lo=0.0, doc="Adam learning rate of the auxiliary classifiers")
+    grad_clip: float = opt(0.8, lo=0.0, doc="global gradient-norm clip; 0 = off")
+    faithful_to: str = opt("code", choices=("code", "guarded"), doc="code: the official coefficients, c_i = (S - Delta_i) / S unclamped; guarded: c clamped to [0, 1], 1 when S < min_gain")
+    min_gain: float = opt(1e-3, lo=0.0, doc="guarded only: below this summed accuracy gain the coefficients are 1 (guards S near 0)")
+
+@register_method("cggm", CGGMConfig, display="CGGM", family="gradient modulation")
 class CGGM(Method):
     "CGGM: gradients scaled by classifier-derived coefficients, plus a direction term on the fusion head."
-    def setup(self, trainer: Trainer) -> None:
-        super().setup(trainer)
-        self.cfg, ws = trainer.cfg.methods.cggm, fusion_weights(trainer)
-        self.classifiers = nn.ModuleDict({m: nn.Linear(w.shape[1], w.shape[0]) for m, w in ws.items()}).to(trainer.device)
+    def setup(self, ctx: MethodContext) -> None:
+        super().setup(ctx)
+        ws = fusion_weights(ctx)
+        self.classifiers = nn.ModuleDict({m: nn.Linear(w.shape[1], w.shape[0]) for m, w in ws.items()}).to(ctx.device)
         self.opt = torch.optim.Adam(self.classifiers.parameters(), lr=self.cfg.classifier_lr)
         self.prev_acc, self.coef = None, None
     def loss(self, out: ModelOutput, batch: dict) -> torch.Tensor:
         loss = super().loss(out, batch)
-        if self.coef is not None: loss = loss + self.cfg.lam * direction_term(self.coef, self.classifiers, fusion_weights(self.trainer))
-        acc, c = self.train_classifiers(out.features, batch["label"]), self.cfg
-        self.coef = cggm_coefficients(cggm_gains(acc, self.prev_acc, c.faithful_to), c.faithful_to, c.min_gain)
-        self.prev_acc = acc
+        if self.coef is not None: loss = loss + self.cfg.lam * direction_term(self.coef, self.classifiers, fusion_weights(self.ctx))
         return loss
     def train_classifiers(self, feats: dict[str, torch.Tensor], labels: torch.Tensor) -> dict[str, float]:
         "One Adam step of every classifier on detached features; returns each one's batch accuracy before the step."
@@ -184,12 +204,12 @@ class CGGM(Method):
         sum(F.cross_entropy(z, labels) for z in logits.values()).backward()
         self.opt.step()
         return {m: z.argmax(1).eq(labels).float().mean().item() for m, z in logits.items()}
-    def after_backward(self, step: int) -> None:
-        for m, c in self.coef.items():
-            for p in self.trainer.model.encoders[m].parameters():
-                if p.grad is not None: p.grad.mul_(c * self.cfg.rho)
-        if self.cfg.grad_clip > 0: nn.utils.clip_grad_norm_(self.trainer.model.parameters(), self.cfg.grad_clip)
-        self.trainer.step_log |= {f"cggm_c/{m}": c for m, c in self.coef.items()}
+    def after_backward(self, s: Step) -> dict:
+        acc, c = self.train_classifiers(s.out.features, s.batch["label"]), self.cfg
+        self.coef, self.prev_acc = cggm_coefficients(cggm_gains(acc, self.prev_acc, c.faithful_to), c.faithful_to, c.min_gain), acc
+        for m, k in self.coef.items(): scale_grads(self.ctx.model.encoders[m].parameters(), k * c.rho)
+        if c.grad_clip > 0: nn.utils.clip_grad_norm_(self.ctx.model.parameters(), c.grad_clip)
+        return {f"cggm_c/{m}": k for m, k in self.coef.items()}
     def describe(self) -> dict: return {"name": self.name, **dataclasses.asdict(self.cfg)}
     def state_dict(self) -> dict:
         return {"classifiers": self.classifiers.state_dict(), "opt": self.opt.state_dict(), "prev_acc": self.prev_acc, "coef": self.coef}
@@ -212,31 +232,38 @@ def renormalise(w: torch.Tensor, total: float) -> torch.Tensor:
     return w * total / w.sum()
 
 # %% ../nbs/07a_methods.ipynb #e3a504b3
-@register_method("gradnorm")
+@dataclass
+class GradNormConfig:
+    "GradNorm (Chen et al., ICML 2018) over the tasks {fused, each unimodal}, W = the fusion head."
+    alpha: float = opt(1.5, lo=0.0, doc="restoring-force exponent")
+    lr: float = opt(0.025, lo=0.0, doc="Adam learning rate of the task weights")
+    initial_loss: str = opt("first", choices=("first", "log_c"), doc="L_i(0): the first step's losses, or log(n_classes)")
+
+@register_method("gradnorm", GradNormConfig, display="GradNorm", family="objectives")
 class GradNorm(Method):
     "GradNorm: task weights adapted so each task's gradient norm on the fusion head follows its training rate."
     own_unimodal_loss = True
-    def setup(self, trainer: Trainer) -> None:
-        super().setup(trainer)
-        self.cfg, self.tasks = trainer.cfg.methods.gradnorm, ["fused", *trainer.model.modalities]
-        if not trainer.model.fusion.has_slices: raise ConfigError(f"method = 'gradnorm' needs a fusion with unimodal slices (concat or sum) to share W; got model.fusion = {trainer.cfg.model.fusion!r}")
+    def setup(self, ctx: MethodContext) -> None:
+        super().setup(ctx)
+        self.tasks = ["fused", *ctx.model.modalities]
+        if not ctx.model.fusion.has_slices: raise ConfigError(f"method = 'gradnorm' needs a fusion with unimodal slices (concat or sum) to share W; got model.fusion = {ctx.fusion!r}")
         self.w = torch.ones(len(self.tasks), requires_grad=True)
         self.opt, self.l0 = torch.optim.Adam([self.w], lr=self.cfg.lr), None
     def loss(self, out: ModelOutput, batch: dict) -> torch.Tensor:
+        "The weighted task losses; keeps each task's gradient norm on the fusion head for `after_backward`."
         losses = torch.stack(list(task_losses(out, batch["label"], out.slices).values()))
-        shared = list(self.trainer.model.fusion.parameters())
-        norms = torch.stack([flat(torch.autograd.grad(l, shared, retain_graph=True, allow_unused=True), shared).norm() for l in losses]).cpu()
-        if self.l0 is None: self.l0 = losses.detach().cpu() if self.cfg.initial_loss == "first" else torch.full((len(self.tasks),), math.log(self.trainer.data.n_classes))
-        total = (self.w.detach().clone().to(losses.device) * losses).sum()
-        self.update_weights(norms, losses.detach().cpu())
-        return total
-    def update_weights(self, norms: torch.Tensor, lt: torch.Tensor) -> None:
+        shared = list(self.ctx.model.fusion.parameters())
+        self.norms = torch.stack([flat(torch.autograd.grad(l, shared, retain_graph=True, allow_unused=True), shared).norm() for l in losses]).cpu()
+        self.lt = losses.detach().cpu()
+        if self.l0 is None: self.l0 = self.lt if self.cfg.initial_loss == "first" else torch.full((len(self.tasks),), math.log(self.ctx.n_classes))
+        return (self.w.detach().clone().to(losses.device) * losses).sum()
+    def after_backward(self, s: Step) -> dict:
         "One Adam step of the task weights on L_grad, then renormalise to sum to T."
         w = self.w.detach()
-        self.w.grad = gradnorm_weight_grad(norms, w, gradnorm_targets(norms, w, self.l0, lt, self.cfg.alpha))
+        self.w.grad = gradnorm_weight_grad(self.norms, w, gradnorm_targets(self.norms, w, self.l0, self.lt, self.cfg.alpha))
         self.opt.step()
         with torch.no_grad(): self.w.copy_(renormalise(self.w.clamp_min(1e-4), len(self.tasks)))
-        self.trainer.step_log |= {f"gradnorm_w/{t}": v for t, v in zip(self.tasks, self.w.tolist())}
+        return {f"gradnorm_w/{t}": v for t, v in zip(self.tasks, self.w.tolist())}
     def describe(self) -> dict: return {"name": self.name, "shared_layer": "fusion head", "tasks": self.tasks, **dataclasses.asdict(self.cfg)}
     def state_dict(self) -> dict: return {"w": self.w.detach().clone(), "opt": self.opt.state_dict(), "l0": self.l0}
     def load_state_dict(self, s: dict) -> None:
@@ -263,26 +290,32 @@ def project_conflicts(grads: list[torch.Tensor], order: list[list[int]] | None =
     return out
 
 # %% ../nbs/07a_methods.ipynb #793624f9
-@register_method("pcgrad")
+@dataclass
+class PCGradConfig:
+    "PCGrad (Yu et al., NeurIPS 2020): project conflicting task gradients on the shared parameters."
+    tasks: str = opt("fused+unimodal", choices=("fused+unimodal", "unimodal"), doc="'unimodal' alone is a no-op with separate encoders (the pitfall)")
+
+@register_method("pcgrad", PCGradConfig, display="PCGrad", family="objectives")
 class PCGrad(Method):
     "PCGrad over the tasks {fused, each unimodal}: conflicting components removed on the shared parameters."
     own_unimodal_loss = True
-    def setup(self, trainer: Trainer) -> None: super().setup(trainer); self.cfg = trainer.cfg.methods.pcgrad
     def loss(self, out: ModelOutput, batch: dict) -> torch.Tensor:
+        "The summed task losses; keeps each task's gradient on the parameters two or more tasks reach."
         losses = task_losses(out, batch["label"])
         if self.cfg.tasks == "unimodal": losses.pop("fused")
-        ps = [p for p in self.trainer.model.parameters() if p.requires_grad]
+        ps = [p for p in self.ctx.model.parameters() if p.requires_grad]
         grads = [torch.autograd.grad(l, ps, retain_graph=True, allow_unused=True) for l in losses.values()]
         reached = [sum(g[k] is not None for g in grads) for k in range(len(ps))]
         self.shared = [p for p, n in zip(ps, reached) if n > 1]
         self.task_grads = [flat([g[k] for k, n in enumerate(reached) if n > 1], self.shared) for g in grads] if self.shared else []
         return sum(losses.values())
-    def after_backward(self, step: int) -> None:
-        if not self.shared: return
+    def after_backward(self, s: Step) -> dict:
+        if not self.shared: return {}
         total, i = sum(project_conflicts(self.task_grads)), 0
         for p in self.shared:
             p.grad.copy_(total[i:i + p.numel()].view_as(p)); i += p.numel()
         self.task_grads = []
+        return {}
     def describe(self) -> dict: return {"name": self.name, **dataclasses.asdict(self.cfg)}
 
 # %% ../nbs/07a_methods.ipynb #29f5d685
@@ -294,25 +327,30 @@ def dwa_weights(history: list[list[float]], temperature: float) -> list[float]:
     return (k * torch.softmax(w / temperature, 0)).tolist()
 
 # %% ../nbs/07a_methods.ipynb #684352b7
-@register_method("dwa")
+@dataclass
+class DWAConfig:
+    "DWA (Liu et al., CVPR 2019): dynamic weight average over the tasks {fused, each unimodal}."
+    temperature: float = opt(2.0, lo=1e-3)
+
+@register_method("dwa", DWAConfig, display="DWA", family="objectives")
 class DWA(Method):
     "DWA: task weights from the ratio of the last two epochs' average losses."
     own_unimodal_loss = True
-    def setup(self, trainer: Trainer) -> None:
-        super().setup(trainer)
-        self.cfg, self.history, self.sums, self.n = trainer.cfg.methods.dwa, [], None, 0
-        self.tasks = ["fused", *trainer.model.modalities]
+    def setup(self, ctx: MethodContext) -> None:
+        super().setup(ctx)
+        self.history, self.sums, self.n = [], None, 0
+        self.tasks = ["fused", *ctx.model.modalities]
         self.weights = [1.0] * len(self.tasks)
     def loss(self, out: ModelOutput, batch: dict) -> torch.Tensor:
         losses = list(task_losses(out, batch["label"]).values())
         vals = [l.item() for l in losses]
         self.sums, self.n = [a + b for a, b in zip(self.sums or [0.0] * len(vals), vals)], self.n + 1
         return sum(w * l for w, l in zip(self.weights, losses))
-    def on_epoch_end(self, epoch: int, record: dict) -> None:
+    def on_epoch_end(self, epoch: int, record: dict) -> dict:
         self.history.append([s / self.n for s in self.sums])
         self.sums, self.n = None, 0
         self.weights = dwa_weights(self.history, self.cfg.temperature)
-        record |= {f"dwa_w/{t}": w for t, w in zip(self.tasks, self.weights)}
+        return {f"dwa_w/{t}": w for t, w in zip(self.tasks, self.weights)}
     def state_dict(self) -> dict: return {"history": self.history, "weights": self.weights, "sums": self.sums, "n": self.n}
     def load_state_dict(self, s: dict) -> None: self.history, self.weights, self.sums, self.n = s["history"], s["weights"], s["sums"], s["n"]
 
@@ -331,12 +369,12 @@ def gblend_weights(before: dict[str, tuple[float, float]], after: dict[str, tupl
     return {t: r / z for t, r in raw.items()} if z > 0 else {t: 1 / len(raw) for t in raw}
 
 @torch.no_grad()
-def mean_task_losses(trainer: Trainer, ds) -> dict[str, float]:
-    "Mean fused and unimodal-head cross-entropy of `trainer.model` over `ds`, in eval mode."
-    model, sums = trainer.model, {}
+def mean_task_losses(model: nn.Module, ds, batch_size: int, device: torch.device) -> dict[str, float]:
+    "Mean fused and unimodal-head cross-entropy of `model` over `ds`, in eval mode."
+    sums = {}
     model.eval()
-    for b in batches(ds, trainer.cfg.train.batch_size):
-        b = to_device(b, trainer.device)
+    for b in batches(ds, batch_size):
+        b = to_device(b, device)
         out = model(b)
         for t, l in task_losses(out, b["label"], out.heads).items(): sums[t] = sums.get(t, 0.0) + l.item() * len(b["label"])
     model.train()
@@ -350,38 +388,48 @@ class SingleTask(Method):
     def loss(self, out: ModelOutput, batch: dict) -> torch.Tensor:
         return F.cross_entropy(out.logits if self.task == "fused" else out.heads[self.task], batch["label"])
 
-@register_method("gblend")
+@dataclass
+class GBlendConfig:
+    "G-Blend (Wang, Tran, Feiszli, CVPR 2020): loss weights from the overfitting-to-generalisation ratio."
+    mode: str = opt("offline", choices=("offline", "online"), doc="offline: estimate once from the start; online: every super-epoch")
+    estimate_epochs: int = opt(5, lo=1, doc="n: epochs each copy trains alone per estimate")
+    warmup_epochs: int = opt(10, lo=1, doc="online: first estimate after this many epochs")
+    period: int = opt(5, lo=1, doc="online: epochs between estimates")
+
+@register_method("gblend", GBlendConfig, display="G-Blend", family="objectives")
 class GBlend(Method):
     "G-Blend: a weighted sum of the fused and unimodal-head losses, weights from the generalisation/overfitting ratio."
     needs_unimodal_heads = True
     own_unimodal_loss = True
-    def setup(self, trainer: Trainer) -> None:
-        super().setup(trainer)
-        self.cfg, self.tasks = trainer.cfg.methods.gblend, ["fused", *trainer.model.modalities]
+    def setup(self, ctx: MethodContext) -> None:
+        super().setup(ctx)
+        self.tasks = ["fused", *ctx.model.modalities]
         self.weights, self.estimates = None if self.cfg.mode == "offline" else {t: 1 / len(self.tasks) for t in self.tasks}, []
     def loss(self, out: ModelOutput, batch: dict) -> torch.Tensor:
-        if self.weights is None: self.weights = self.estimate()
+        if self.weights is None: self.weights = self.estimate(0)
         losses = task_losses(out, batch["label"], out.heads)
         return sum(self.weights[t] * losses[t] for t in self.tasks)
-    def on_epoch_end(self, epoch: int, record: dict) -> None:
+    def on_epoch_end(self, epoch: int, record: dict) -> dict:
         done, c = epoch + 1, self.cfg
-        if c.mode == "online" and done >= c.warmup_epochs and (done - c.warmup_epochs) % c.period == 0: self.weights = self.estimate()
-        record |= {f"gblend_w/{t}": w for t, w in self.weights.items()}
-    def estimate(self) -> dict[str, float]:
+        if c.mode == "online" and done >= c.warmup_epochs and (done - c.warmup_epochs) % c.period == 0: self.weights = self.estimate(epoch)
+        return {f"gblend_w/{t}": w for t, w in self.weights.items()}
+    def task_losses_on(self, model: nn.Module, ds) -> dict[str, float]:
+        "Mean task losses of `model` on a training or validation split."
+        return mean_task_losses(model, ds, self.ctx.batch_size, self.ctx.device)
+    def estimate(self, epoch: int) -> dict[str, float]:
         "Train a copy of the current model on each task alone for n epochs and weigh the tasks by their OGR."
-        tr, state = self.trainer, copy.deepcopy(self.trainer.model.state_dict())
-        before = {"train": mean_task_losses(tr, tr.data.train), "val": mean_task_losses(tr, tr.data.val)}
+        ctx, state = self.ctx, copy.deepcopy(self.ctx.model.state_dict())
+        before = {"train": self.task_losses_on(ctx.model, ctx.data.train), "val": self.task_losses_on(ctx.model, ctx.data.val)}
         after = {t: self.train_alone(t, state) for t in self.tasks}
         w = gblend_weights({t: (before["train"][t], before["val"][t]) for t in self.tasks}, after)
-        self.estimates.append({"epoch": tr.epoch, "weights": w})
+        self.estimates.append({"epoch": epoch, "weights": w})
         return w
     def train_alone(self, task: str, state: dict) -> tuple[float, float]:
         "(train loss, validation loss) of `task` after a copy of the model trained on it alone."
-        cfg = dataclasses.replace(self.trainer.cfg, probe=dataclasses.replace(self.trainer.cfg.probe, enabled=False))
-        helper = Trainer(cfg, self.trainer.data, SingleTask(task))
-        helper.model.load_state_dict(state); helper.eval_splits = ()
+        helper = self.ctx.helper(SingleTask(task))
+        helper.model.load_state_dict(state)
         for _ in range(self.cfg.estimate_epochs): helper.run_epoch(); helper.epoch += 1
-        return mean_task_losses(helper, helper.data.train)[task], mean_task_losses(helper, helper.data.val)[task]
+        return self.task_losses_on(helper.model, self.ctx.data.train)[task], self.task_losses_on(helper.model, self.ctx.data.val)[task]
     def describe(self) -> dict: return {"name": self.name, **dataclasses.asdict(self.cfg), "estimates": self.estimates}
     def state_dict(self) -> dict: return {"weights": self.weights, "estimates": self.estimates}
     def load_state_dict(self, s: dict) -> None: self.weights, self.estimates = s["weights"], s["estimates"]
@@ -399,25 +447,28 @@ def miles_scales(util: dict[str, float], tau: float, mu: float) -> dict[str, flo
     return {a: mu if ua - ub > tau else 1.0, b: mu if ub - ua > tau else 1.0}
 
 # %% ../nbs/07a_methods.ipynb #59ba1e70
-def require_two_modalities(trainer: Trainer) -> None:
+def require_two_modalities(ctx: MethodContext) -> None:
     "An error for methods defined for two modalities only."
-    if len(trainer.model.modalities) != 2:
-        raise ConfigError(f"method = {trainer.cfg.method!r} is defined for two modalities but the data has {len(trainer.model.modalities)} ({', '.join(trainer.model.modalities)}); choose a method that handles N modalities")
+    mods = ctx.model.modalities
+    if len(mods) != 2:
+        raise ConfigError(f"method = {ctx.method!r} is defined for two modalities but the data has {len(mods)} ({', '.join(mods)}); choose a method that handles N modalities")
 
-@register_method("miles")
+@dataclass
+class MILESConfig:
+    "MILES: per-epoch learning-rate reduction of the dominant encoder, decided on validation."
+    tau: float = opt(0.2, lo=0.0, hi=1.0, doc="conditional-utilisation difference that triggers a reduction")
+    mu: float = opt(0.5, lo=0.0, hi=1.0, doc="learning-rate factor of the dominant encoder for the next epoch")
+
+@register_method("miles", MILESConfig, display="MILES", family="gradient modulation")
 class MILES(Method):
     "MILES: halve the dominant encoder's learning rate for the next epoch when utilisation rates diverge (on validation)."
-    def setup(self, trainer: Trainer) -> None:
-        super().setup(trainer); require_two_modalities(trainer)
-        self.cfg, self.scale = trainer.cfg.methods.miles, {m: 1.0 for m in trainer.model.modalities}
-    def on_epoch_end(self, epoch: int, record: dict) -> None:
-        uni = {m: record[f"val_unimodal_acc/{m}"] for m in self.scale}
-        util = conditional_utilisation(record["val_acc"], uni)
-        new = miles_scales(util, self.cfg.tau, self.cfg.mu)
-        for m, f in new.items():
-            for g in self.trainer.encoder_opts[m].param_groups: g["lr"] *= f / self.scale[m]
-        self.scale = new
-        record |= {f"miles_u/{m}": v for m, v in util.items()} | {f"miles_lr_scale/{m}": v for m, v in new.items()}
+    def setup(self, ctx: MethodContext) -> None:
+        super().setup(ctx); require_two_modalities(ctx)
+        self.scale = {m: 1.0 for m in ctx.model.modalities}
+    def on_epoch_end(self, epoch: int, record: dict) -> dict:
+        util = conditional_utilisation(record["val_acc"], {m: record[f"val_unimodal_acc/{m}"] for m in self.scale})
+        self.scale = rescale_lrs(self.ctx, self.scale, miles_scales(util, self.cfg.tau, self.cfg.mu))
+        return {f"miles_u/{m}": v for m, v in util.items()} | {f"miles_lr_scale/{m}": v for m, v in self.scale.items()}
     def state_dict(self) -> dict: return {"scale": self.scale}
     def load_state_dict(self, s: dict) -> None: self.scale = s["scale"]
 
@@ -427,32 +478,39 @@ def in_prime_window(trace: float, previous: float | None, threshold: float) -> b
     return previous is None or abs(trace - previous) / max(previous, 1e-12) > threshold
 
 # %% ../nbs/07a_methods.ipynb #a903bdcb
-@register_method("inforeg")
+@dataclass
+class InfoRegConfig:
+    "InfoReg (CVPR 2025): proximal regularisation of the dominant encoder in its prime learning window."
+    beta: float = opt(0.9, lo=0.0, doc="weight of the proximal term")
+    fisher_threshold: float = opt(0.04, lo=0.0, doc="K: relative change of the Fisher trace that marks the window")
+
+@register_method("inforeg", InfoRegConfig, display="InfoReg", family="gradient modulation")
 class InfoReg(Method):
     "InfoReg: a proximal term on dominant encoders during their prime learning window."
-    def setup(self, trainer: Trainer) -> None:
-        super().setup(trainer)
-        self.cfg, mods = trainer.cfg.methods.inforeg, trainer.model.modalities
+    def setup(self, ctx: MethodContext) -> None:
+        super().setup(ctx)
+        mods = ctx.model.modalities
         self.fisher, self.score, self.n = {m: 0.0 for m in mods}, {m: 0.0 for m in mods}, 0
         self.prev_fisher, self.anchors = None, {}
     def loss(self, out: ModelOutput, batch: dict) -> torch.Tensor:
         loss = super().loss(out, batch)
         for m, anchor in self.anchors.items():
-            loss = loss + self.cfg.beta * sum((p - a).pow(2).sum() for p, a in zip(self.trainer.model.encoders[m].parameters(), anchor))
+            loss = loss + self.cfg.beta * sum((p - a).pow(2).sum() for p, a in zip(self.ctx.model.encoders[m].parameters(), anchor))
         return loss
-    def after_backward(self, step: int) -> None:
-        for m, e in self.trainer.model.encoders.items():
+    def after_backward(self, s: Step) -> dict:
+        for m, e in self.ctx.model.encoders.items():
             sq = [p.grad.pow(2).sum() for p in e.parameters() if p.grad is not None]
             if sq: self.fisher[m] += torch.stack(sq).sum().item()   # one device sync per encoder, not per tensor
-        for m, s in batch_scores(self.trainer.last_out.unimodal, self.trainer.last_out_labels).items(): self.score[m] += s
+        for m, v in batch_scores(s.out.unimodal, s.batch["label"]).items(): self.score[m] += v
         self.n += 1
-    def on_epoch_end(self, epoch: int, record: dict) -> None:
+        return {}
+    def on_epoch_end(self, epoch: int, record: dict) -> dict:
         trace = {m: f / max(self.n, 1) for m, f in self.fisher.items()}
         window = {m: in_prime_window(t, (self.prev_fisher or {}).get(m), self.cfg.fisher_threshold) for m, t in trace.items()}
         dominant = {m for m, r in ratios_to_others(self.score).items() if r > 1}
-        self.anchors = {m: [p.detach().clone() for p in self.trainer.model.encoders[m].parameters()] for m in dominant if window[m]}
-        record |= {f"fisher_trace/{m}": t for m, t in trace.items()} | {f"inforeg_on/{m}": float(m in self.anchors) for m in trace}
+        self.anchors = {m: [p.detach().clone() for p in self.ctx.model.encoders[m].parameters()] for m in dominant if window[m]}
         self.prev_fisher, self.fisher, self.score, self.n = trace, {m: 0.0 for m in trace}, {m: 0.0 for m in trace}, 0
+        return {f"fisher_trace/{m}": t for m, t in trace.items()} | {f"inforeg_on/{m}": float(m in self.anchors) for m in trace}
     def state_dict(self) -> dict:
         return {k: getattr(self, k) for k in ("fisher", "score", "n", "prev_fisher", "anchors")}
     def load_state_dict(self, s: dict) -> None:
@@ -464,20 +522,28 @@ def opm_drop_prob(rho: float, q_base: float, lam: float) -> float:
     return min(q_base * (1 + lam * math.tanh(rho - 1)), 0.99) if rho > 1 else 0.0
 
 # %% ../nbs/07a_methods.ipynb #bdf6eaa7
-@register_method("opm")
+@dataclass
+class OPMConfig:
+    "OPM: on-the-fly prediction modulation by dropping the dominant modality's features per sample."
+    q_base: float = opt(0.3, lo=0.0, hi=0.99, doc="base drop probability")
+    lam: float = opt(1.0, lo=0.0, doc="growth of the drop probability with the score ratio")
+    p_exe: float = opt(0.5, lo=0.0, hi=1.0, doc="probability that a step applies the dropping (0.5, 0.5, 0.7 in the paper)")
+
+@register_method("opm", OPMConfig, display="OPM", family="forward pass")
 class OPM(Method):
     "OPM: per-sample dropping of the dominant modality's features before fusion, in training only."
-    def setup(self, trainer: Trainer) -> None: super().setup(trainer); self.cfg = trainer.cfg.methods.opm
+    def setup(self, ctx: MethodContext) -> None: super().setup(ctx); self.q = {}
     def loss(self, out: ModelOutput, batch: dict) -> torch.Tensor:
+        self.q = {}
         if torch.rand(()).item() < self.cfg.p_exe: out = self.drop(out, batch["label"])
         return super().loss(out, batch)
     def drop(self, out: ModelOutput, labels: torch.Tensor) -> ModelOutput:
         "The output with dominant features dropped per sample and the fused logits recomputed."
         rho, feats = ratios_to_others(batch_scores(out.unimodal, labels)), dict(out.features)
         for m, r in rho.items():
-            q = opm_drop_prob(r, self.cfg.q_base, self.cfg.lam)
+            self.q[m] = q = opm_drop_prob(r, self.cfg.q_base, self.cfg.lam)
             if q > 0: feats[m] = feats[m] * (torch.rand(len(labels), 1, device=labels.device) >= q) / (1 - q)
-            self.trainer.step_log[f"opm_q/{m}"] = q
-        model = self.trainer.model
+        model = self.ctx.model
         return dataclasses.replace(out, logits=model.fusion([feats[m] for m in model.modalities]))
+    def after_backward(self, s: Step) -> dict: return {f"opm_q/{m}": q for m, q in self.q.items()}
     def describe(self) -> dict: return {"name": self.name, **dataclasses.asdict(self.cfg)}

@@ -13,10 +13,11 @@ import numpy as np, pandas as pd, yaml
 import matplotlib.pyplot as plt
 from scipy import stats
 from .experiments import GRID_ALIASES, load_runs, runs_root
+from .registry import display_name
 
 # %% auto #0
-__all__ = ['ROW_ORDER', 'DISPLAY', 'PROTOCOL_KEY', 'VARIANT_KEYS', 'PROTOCOLS', 'BASELINE_PROTOCOL', 'NO_TEST', 'CONTRASTS',
-           'TEXT_COLUMNS', 'MARKDOWN_ONLY', 'SUPPRESSION_MARGIN', 'DIAGNOSIS_NOTE', 'FIGURES', 'OVERVIEW_COLUMNS',
+__all__ = ['ROW_ORDER', 'PROTOCOL_KEY', 'VARIANT_KEYS', 'PROTOCOLS', 'BASELINE_PROTOCOL', 'NO_TEST', 'CONTRASTS', 'TEXT_COLUMNS',
+           'MARKDOWN_ONLY', 'SUPPRESSION_MARGIN', 'DIAGNOSIS_NOTE', 'FIGURES', 'OVERVIEW_COLUMNS',
            'OVERVIEW_MARKDOWN_ONLY', 'OVERVIEW_LATEX_HEADERS', 'point_pairs', 'point_name', 'run_tag', 'is_ablation',
            'split_grid', 'run_config', 'run_design', 'run_protocol', 'annotate', 'run_groups', 'Comparison', 'paired',
            'paired_test', 'welch', 'compare', 'mean_std', 'holm', 'reference', 'baseline_of', 'comparison_cell',
@@ -29,10 +30,6 @@ __all__ = ['ROW_ORDER', 'DISPLAY', 'PROTOCOL_KEY', 'VARIANT_KEYS', 'PROTOCOLS', 
 
 # %% ../nbs/08a_report.ipynb #efafa177
 ROW_ORDER = ["baseline", "ogm_ge", "cggm", "asgml_frequency", "asgml_staleness", "asgml_adaptive", "ogm_ge+asgml_adaptive"]
-DISPLAY = {"baseline": "Baseline", "ogm_ge": "OGM-GE", "cggm": "CGGM", "asgml_frequency": "ASGML fixed frequency",
-           "asgml_staleness": "ASGML fixed staleness", "asgml_adaptive": "ASGML adaptive", "ogm_ge+asgml_adaptive": "OGM-GE + ASGML adaptive",
-           "mmpareto": "MMPareto", "gradnorm": "GradNorm", "pcgrad": "PCGrad", "dwa": "DWA", "gblend": "G-Blend", "miles": "MILES",
-           "inforeg": "InfoReg", "opm": "OPM", "asgml_boost": "ASGML boost", "modality_lr": "Per-modality LR (control)"}
 PROTOCOL_KEY = "train.unimodal_aux_loss"
 VARIANT_KEYS = (PROTOCOL_KEY, "asgml.schedule_target", "asgml.probe_signal")   # a folder tag of only these keys is an ablation row, not a grid point
 
@@ -84,7 +81,7 @@ def annotate(runs: pd.DataFrame) -> pd.DataFrame:
 def run_groups(runs: pd.DataFrame) -> pd.DataFrame:
     "`annotate`d runs of one dataset, in table order, with a row `label` and a `group` that also names the protocol where there are several."
     runs = annotate(runs)
-    runs["label"] = [DISPLAY.get(m, m) + (f" [{point_name(t)}]" if point_name(t) else "") for m, t in zip(runs.method, runs.tag)]
+    runs["label"] = [display_name(m) + (f" [{point_name(t)}]" if point_name(t) else "") for m, t in zip(runs.method, runs.tag)]
     several = runs.groupby(["label", "protocol"])["config"].transform("nunique") > 1
     runs.loc[several, "label"] += " [config " + runs.config[several] + "]"
     runs["group"] = runs.label + (" · " + runs.protocol if runs.protocol.nunique() > 1 else "")
@@ -261,7 +258,7 @@ def sensitivity_rows(runs: pd.DataFrame, method: str, protocol: str) -> tuple[li
     own = runs[runs.group == reference(runs, method, protocol)]
     arms = ([("default", own)] if len(own) else []) + grid_points(runs, method, protocol)
     pick = validation_pick([g for _, g in arms])
-    rows = [{"method": DISPLAY.get(method, method), "protocol": protocol, "setting": s + (" †" if i == pick else ""), "seeds": len(g),
+    rows = [{"method": display_name(method), "protocol": protocol, "setting": s + (" †" if i == pick else ""), "seeds": len(g),
              "val acc (%)": mean_std(g.best_val_acc), "test acc (%)": mean_std(g.test_acc), "utilisation gap (%)": mean_std(g.utilization_gap),
              "epochs to 90 %": mean_std(g.epochs_to_90pct, 1.0, 1)} for i, (s, g) in enumerate(arms)]
     return rows, [NO_TEST if g is own or own.empty else compare(g, own) for _, g in arms]

@@ -8,12 +8,13 @@ Docs: https://asgml.github.io/asgml/staleness.html.md"""
 from __future__ import annotations
 from collections import deque
 import numpy as np, torch, torch.nn as nn, torch.nn.functional as F
-from .train import Method, register_method
+from .hooks import Method, MethodContext, Step, batch_scores, ratios_to_others, rescale_lrs, scale_grads
+from .registry import register_composition, register_method
 
 # %% auto #0
-__all__ = ['TIE_TOL', 'StalenessBuffer', 'swap_in_stale', 'gaps', 'ratios_to_others', 'target_sign', 'signed_gaps', 'throttled',
-           'adaptive_ratios', 'ratio_to_tau', 'ASGMLMethod', 'ASGMLFrequency', 'ASGMLStaleness', 'ASGMLAdaptive',
-           'boost_multipliers', 'ASGMLBoost', 'ModalityLR']
+__all__ = ['TIE_TOL', 'StalenessBuffer', 'swap_in_stale', 'gaps', 'target_sign', 'signed_gaps', 'throttled', 'adaptive_ratios',
+           'ratio_to_tau', 'ASGMLMethod', 'ASGMLFrequency', 'ASGMLStaleness', 'ASGMLAdaptive', 'boost_multipliers',
+           'ASGMLBoost', 'ModalityLR']
 
 # %% ../nbs/07_staleness.ipynb #fac928ec
 class StalenessBuffer:
@@ -62,10 +63,6 @@ def swap_in_stale(encoder: nn.Module, buffer: StalenessBuffer, key: str, step: i
 def gaps(acc: dict[str, float]) -> dict[str, float]:
     "Each modality's accuracy minus the mean of the others'."
     return {m: a - np.mean([b for k, b in acc.items() if k != m]) for m, a in acc.items()}
-
-def ratios_to_others(x: dict[str, float], eps: float = 1e-8) -> dict[str, float]:
-    "Each value divided by the mean of the others' (OGM-GE's rho for N modalities)."
-    return {m: (v + eps) / (np.mean([b for k, b in x.items() if k != m]) + eps) for m, v in x.items()}
 
 # %% ../nbs/07_staleness.ipynb #4f0a9d36
 TIE_TOL = 1e-9   # gaps within this of threshold_delta count as not above it (floating-point ties)
@@ -120,27 +117,30 @@ def ratio_to_tau(r: float, r_min: float, tau_max: int) -> int:
 class ASGMLMethod(Method):
     "Per-modality update ratios and delays; subclasses set them in `schedule(acc)`."
     needs_probes, asynchronous = True, True
-    def setup(self, trainer) -> None:
-        super().setup(trainer)
-        self.cfg, mods = trainer.cfg.asgml, trainer.model.modalities
+    def setup(self, ctx: MethodContext) -> None:
+        super().setup(ctx)
+        mods = ctx.model.modalities
         self.ratio, self.tau, self.credit = {m: 1.0 for m in mods}, {m: 0 for m in mods}, {m: 0.0 for m in mods}
-        self.buffer, self.rng = StalenessBuffer(), np.random.default_rng(trainer.cfg.seed)
+        self.buffer, self.rng = StalenessBuffer(), np.random.default_rng(ctx.seed)
     def update_mask(self, step: int) -> set[str]:
         mask = set()
         for m, r in self.ratio.items():
             self.credit[m] += r
             if self.credit[m] >= 1 - 1e-9: self.credit[m] -= 1; mask.add(m)
-        self.trainer.step_log |= {f"ratio/{m}": r for m, r in self.ratio.items()} | {f"tau/{m}": t for m, t in self.tau.items()}
         return mask
-    def after_backward(self, step: int) -> None:
+    def after_backward(self, s: Step) -> dict:
         for m, tau in self.tau.items():
             if tau > 0 or self.buffer.n_snapshots(m):
-                swap_in_stale(self.trainer.model.encoders[m], self.buffer, m, step, tau, self.cfg.staleness_warmup, self.cfg.delay_compensation)
-    def on_eval(self, step: int) -> None:
-        acc = dict(self.trainer.probe_acc)
+                swap_in_stale(self.ctx.model.encoders[m], self.buffer, m, s.index, tau, self.cfg.staleness_warmup, self.cfg.delay_compensation)
+        return self.logged()
+    def logged(self) -> dict:
+        "The schedule now: each modality's update ratio and delay."
+        return {f"ratio/{m}": r for m, r in self.ratio.items()} | {f"tau/{m}": t for m, t in self.tau.items()}
+    def on_eval(self, step: int, probe_acc: dict[str, float] | None) -> dict:
+        acc = dict(probe_acc)
         if self.cfg.probe_signal == "random": acc = dict(zip(acc, self.rng.permutation(list(acc.values())).tolist()))
-        self.schedule(acc)
-    def schedule(self, acc: dict[str, float]) -> None: raise NotImplementedError
+        return self.schedule(acc) or {}
+    def schedule(self, acc: dict[str, float]) -> dict | None: raise NotImplementedError
     def to_throttle(self, acc: dict[str, float]) -> set[str]:
         "The modalities to throttle now: `throttled` with the config's `threshold_delta` and `schedule_target`."
         return throttled(acc, self.cfg.threshold_delta, self.cfg.schedule_target)
@@ -151,14 +151,14 @@ class ASGMLMethod(Method):
         self.buffer.load_state_dict(s["buffer"]); self.rng.bit_generator.state = s["rng"]
 
 # %% ../nbs/07_staleness.ipynb #b8a42bfc
-@register_method("asgml_frequency")
+@register_method("asgml_frequency", section="asgml", display="ASGML fixed frequency", family="asgml")
 class ASGMLFrequency(ASGMLMethod):
     "Each throttled modality updates once every `k_ratio` steps; the others every step."
     def schedule(self, acc: dict[str, float]) -> None:
         slow = self.to_throttle(acc)
         self.ratio = {m: 1 / self.cfg.k_ratio if m in slow else 1.0 for m in acc}
 
-@register_method("asgml_staleness")
+@register_method("asgml_staleness", section="asgml", display="ASGML fixed staleness", family="asgml")
 class ASGMLStaleness(ASGMLMethod):
     "Each throttled modality applies gradients `staleness_tau` steps old; the others fresh ones."
     def schedule(self, acc: dict[str, float]) -> None:
@@ -166,30 +166,31 @@ class ASGMLStaleness(ASGMLMethod):
         self.tau = {m: self.cfg.staleness_tau if m in slow else 0 for m in acc}
 
 # %% ../nbs/07_staleness.ipynb #b80b5f1d
-@register_method("asgml_adaptive")
+@register_method("asgml_adaptive", section="asgml", display="ASGML adaptive", family="asgml")
 class ASGMLAdaptive(ASGMLMethod):
     "The full method: probe gap, score ratio and loss-descent rate set each modality's update ratio or delay."
-    def setup(self, trainer) -> None:
-        super().setup(trainer)
+    def setup(self, ctx: MethodContext) -> None:
+        super().setup(ctx)
         self.score, self.losses, self.prev_loss = {}, {}, None
-    def after_backward(self, step: int) -> None:
-        out, y = self.trainer.last_out, self.trainer.last_out_labels
-        for m, u in (out.unimodal or {}).items():
-            self.score[m] = self.score.get(m, 0.0) + u.detach().softmax(1).gather(1, y[:, None]).sum().item()
-            self.losses.setdefault(m, []).append(F.cross_entropy(u.detach(), y).item())
-        super().after_backward(step)
-    def schedule(self, acc: dict[str, float]) -> None:
+    def after_backward(self, s: Step) -> dict:
+        y = s.batch["label"]
+        for m, v in batch_scores(s.out.unimodal or {}, y).items(): self.score[m] = self.score.get(m, 0.0) + v
+        for m, u in (s.out.unimodal or {}).items(): self.losses.setdefault(m, []).append(F.cross_entropy(u.detach(), y).item())
+        return super().after_backward(s)
+    def schedule(self, acc: dict[str, float]) -> dict:
         loss = {m: float(np.mean(v)) for m, v in self.losses.items()}
         descent = {m: (self.prev_loss[m] - l) / max(self.prev_loss[m], 1e-8) for m, l in loss.items()} if self.prev_loss else {}
         rho = ratios_to_others(self.score) if len(self.score) > 1 else {}
         c = self.cfg
         self.ratio = adaptive_ratios(acc, rho, descent, c.threshold_delta, c.adapt_gain, c.update_ratio_min, c.schedule_target)
         if c.adapt == "staleness": self.ratio, self.tau = {m: 1.0 for m in acc}, {m: ratio_to_tau(r, c.update_ratio_min, c.tau_max) for m, r in self.ratio.items()}
-        self.trainer.step_log |= {f"rho/{m}": v for m, v in rho.items()} | {f"descent/{m}": v for m, v in descent.items()}
         self.prev_loss, self.score, self.losses = loss, {}, {}
+        return {f"rho/{m}": v for m, v in rho.items()} | {f"descent/{m}": v for m, v in descent.items()}
     def state_dict(self) -> dict: return super().state_dict() | {"score": self.score, "losses": self.losses, "prev_loss": self.prev_loss}
     def load_state_dict(self, s: dict) -> None:
         super().load_state_dict(s); self.score, self.losses, self.prev_loss = s["score"], s["losses"], s["prev_loss"]
+
+register_composition("ogm_ge+asgml_adaptive", "OGM-GE + ASGML adaptive")
 
 # %% ../nbs/07_staleness.ipynb #c046069d
 def boost_multipliers(acc: dict[str, float], alpha: float, delta: float, target: str = "dominant") -> dict[str, float]:
@@ -198,31 +199,28 @@ def boost_multipliers(acc: dict[str, float], alpha: float, delta: float, target:
     best = max(x.values())
     return {m: 1 + alpha * max(0.0, best - a - delta) / max(1 - delta, 1e-8) for m, a in x.items()}
 
-@register_method("asgml_boost")
+@register_method("asgml_boost", section="asgml", display="ASGML boost", family="asgml")
 class ASGMLBoost(ASGMLMethod):
     "Probe-guided gradient multiplier on the lagging modalities (a synchronous edit)."
     asynchronous = False
-    def setup(self, trainer) -> None: super().setup(trainer); self.mult = {m: 1.0 for m in self.ratio}
-    def schedule(self, acc: dict[str, float]) -> None:
+    def setup(self, ctx: MethodContext) -> None: super().setup(ctx); self.mult = {m: 1.0 for m in self.ratio}
+    def schedule(self, acc: dict[str, float]) -> dict:
         self.mult = boost_multipliers(acc, self.cfg.boost_alpha, self.cfg.threshold_delta, self.cfg.schedule_target)
-        self.trainer.step_log |= {f"boost/{m}": v for m, v in self.mult.items()}
-    def after_backward(self, step: int) -> None:
-        for m, k in self.mult.items():
-            for p in self.trainer.model.encoders[m].parameters():
-                if p.grad is not None and k != 1.0: p.grad.mul_(k)
+        return {f"boost/{m}": v for m, v in self.mult.items()}
+    def after_backward(self, s: Step) -> dict:
+        for m, k in self.mult.items(): scale_grads(self.ctx.model.encoders[m].parameters(), k)
+        return self.logged()
     def state_dict(self) -> dict: return super().state_dict() | {"mult": self.mult}
     def load_state_dict(self, s: dict) -> None: super().load_state_dict(s); self.mult = s["mult"]
 
-@register_method("modality_lr")
+@register_method("modality_lr", section="asgml", display="Per-modality LR (control)", family="asgml")
 class ModalityLR(ASGMLMethod):
     "Control: each throttled modality's learning rate divided by `k_ratio`, updated every step."
     asynchronous = False
-    def setup(self, trainer) -> None: super().setup(trainer); self.scale = {m: 1.0 for m in self.ratio}
-    def schedule(self, acc: dict[str, float]) -> None:
+    def setup(self, ctx: MethodContext) -> None: super().setup(ctx); self.scale = {m: 1.0 for m in self.ratio}
+    def schedule(self, acc: dict[str, float]) -> dict:
         slow = self.to_throttle(acc)
-        for m in acc:
-            new = 1 / self.cfg.k_ratio if m in slow else 1.0
-            for g in self.trainer.encoder_opts[m].param_groups: g["lr"] *= new / self.scale[m]
-            self.scale[m] = new
+        self.scale = rescale_lrs(self.ctx, self.scale, {m: 1 / self.cfg.k_ratio if m in slow else 1.0 for m in acc})
+        return {f"lr_scale/{m}": v for m, v in self.scale.items()}
     def state_dict(self) -> dict: return super().state_dict() | {"scale": self.scale}
     def load_state_dict(self, s: dict) -> None: super().load_state_dict(s); self.scale = s["scale"]

@@ -6,120 +6,27 @@ Docs: https://asgml.github.io/asgml/train.html.md"""
 
 # %% ../nbs/06_train.ipynb #1dde2329
 from __future__ import annotations
-import copy, csv, dataclasses, importlib, json, math, os, platform, secrets, subprocess, sys, time
+import copy, csv, dataclasses, functools, json, math, os, platform, secrets, subprocess, sys, time
 from pathlib import Path
-from typing import Any
+from typing import Any, Callable
 import numpy as np, random, torch, torch.nn as nn, torch.nn.functional as F, yaml
 from tqdm import tqdm
-from .core import (Config, ConfigError, DataBundle, ModelConfig, ProbeConfig, TrainConfig, batches, config_to_dict, get_dataset, get_device,
+from .core import (Config, ConfigError, DataBundle, ModelConfig, ProbeConfig, TrainConfig, batches, config_to_dict, get_device, to_device,
                         project_root, resolve_data_root, seed_everything, config_from_dict)
 from .metrics import accuracy, epochs_to_frac, macro_f1, utilization_gap
-from .models import ModelOutput, MultimodalModel, build_model, wants_heads
+from .models import ModelOutput, build_model, wants_heads
+from .registry import get_dataset
+from .hooks import Method, MethodContext, Step, build_method
 from .probes import ProbeMonitor, plot_probe_history, posthoc_probes
+from .registry import METHODS
 
 # %% auto #0
-__all__ = ['METHODS', 'METHOD_MODULES', 'joint_loss', 'Method', 'register_method', 'known_methods', 'build_method',
-           'ComposedMethod', 'make_optimizer', 'make_scheduler', 'evaluate', 'to_device', 'probes_on', 'loss_protocol',
-           'check_method', 'model_config', 'model_inputs', 'probe_interval', 'has_grad', 'grad_norm', 'Trainer',
-           'DivergedError', 'non_finite_parameters', 'rng_state', 'set_rng_state', 'epoch_line', 'resolved_config',
-           'flat_config', 'with_new_defaults', 'fill_missing', 'read_saved_config', 'config_diff', 'git_commit',
-           'environment', 'write_history', 'check_out_dir', 'start_logger', 'wandb_run_id', 'run', 'compact',
-           'write_probe_history', 'finish_run']
-
-# %% ../nbs/06_train.ipynb #93f04895
-def joint_loss(out: ModelOutput, labels: torch.Tensor, model: MultimodalModel, aux: bool) -> torch.Tensor:
-    """Fused CE, plus unimodal CE terms when `aux`; separate heads otherwise train on detached features.
-
-    Parameters
-    ----------
-    out : the model's output for the batch
-    labels : class indices
-    model : the model (for its heads)
-    aux : add the unimodal losses to the objective
-    """
-    loss = F.cross_entropy(out.logits, labels)
-    if aux: return loss + sum(F.cross_entropy(u, labels) for u in out.unimodal.values())
-    if model.heads is None: return loss
-    return loss + sum(F.cross_entropy(model.heads[m](f.detach()), labels) for m, f in out.features.items())
-
-# %% ../nbs/06_train.ipynb #970e1f3a
-class Method:
-    "Joint training; subclasses override hooks to balance modalities."
-    name = "baseline"
-    needs_probes = False          # the loop turns the probe monitor on for methods that read it
-    needs_unimodal_heads = False  # the loop gives the model separate per-modality heads
-    asynchronous = False          # asynchronous methods (staleness swaps) run their gradient hook after the synchronous ones
-    own_unimodal_loss = False     # the method's own loss weights unimodal terms (its loss protocol is 'own')
-    def setup(self, trainer: "Trainer") -> None:
-        "Called once the model and optimisers exist."
-        self.trainer = trainer
-    def loss(self, out: ModelOutput, batch: dict) -> torch.Tensor:
-        "Compose the training loss for one batch."
-        return joint_loss(out, batch["label"], self.trainer.model, self.trainer.cfg.train.unimodal_aux_loss)
-    def update_mask(self, step: int) -> set[str]:
-        "Modalities whose encoders step now (all, by default)."
-        return set(self.trainer.model.modalities)
-    def after_backward(self, step: int) -> None:
-        "Edit the gradients in place before the optimisers step; an encoder left with no gradient does not step."
-    def on_eval(self, step: int) -> None:
-        "Called every `probe.eval_freq` steps, after the probes measured (`trainer.probe_acc`)."
-    def on_epoch_end(self, epoch: int, record: dict) -> None:
-        "Called with the epoch's record (train loss, validation metrics) after validation."
-    def describe(self) -> dict:
-        "What ran, for `metrics.json`: the name and the variant-defining settings."
-        return {"name": self.name}
-    def state_dict(self) -> dict: return {}
-    def load_state_dict(self, state: dict) -> None: pass
-
-METHODS: dict[str, type] = {"baseline": Method}
-METHOD_MODULES = ("asgml.staleness", "asgml.methods")  # built-in plugins, imported on first lookup
-
-def register_method(name: str):
-    "Class decorator adding a `Method` subclass to the registry under `name`."
-    def deco(cls: type) -> type:
-        cls.name, METHODS[name] = name, cls
-        return cls
-    return deco
-
-def known_methods() -> list[str]:
-    "Every registered method name (built-in plugins included)."
-    for mod in METHOD_MODULES: importlib.import_module(mod)
-    return sorted(METHODS)
-
-def build_method(name: str) -> Method:
-    "A fresh instance of the method `name`; `a+b` composes methods (see `ComposedMethod`)."
-    parts = name.split("+")
-    for p in parts:
-        if p not in METHODS and p not in known_methods():
-            raise ConfigError(f"method = {p!r} is unknown; known methods: {', '.join(known_methods())} (compose with +, e.g. ogm_ge+asgml_adaptive)")
-    return METHODS[name]() if len(parts) == 1 else ComposedMethod([METHODS[p]() for p in parts], name)
-
-# %% ../nbs/06_train.ipynb #aad16163
-class ComposedMethod(Method):
-    "Several methods on the same hooks: synchronous ones first, asynchronous (ASGML) ones last."
-    def __init__(self, parts: list[Method], name: str):
-        self.parts, self.name = sorted(parts, key=lambda m: m.asynchronous), name
-        self.needs_probes = any(p.needs_probes for p in parts)
-        self.needs_unimodal_heads = any(p.needs_unimodal_heads for p in parts)
-        self.own_unimodal_loss = any(p.own_unimodal_loss for p in parts)
-        if sum(type(p).loss is not Method.loss for p in parts) > 1: raise ConfigError(f"method = {name!r}: more than one part defines its own loss")
-    def setup(self, trainer: "Trainer") -> None:
-        super().setup(trainer)
-        for p in self.parts: p.setup(trainer)
-    def loss(self, out: ModelOutput, batch: dict) -> torch.Tensor:
-        owner = next((p for p in self.parts if type(p).loss is not Method.loss), self.parts[0])
-        return owner.loss(out, batch)
-    def update_mask(self, step: int) -> set[str]: return set.intersection(*(p.update_mask(step) for p in self.parts))
-    def after_backward(self, step: int) -> None:
-        for p in self.parts: p.after_backward(step)
-    def on_eval(self, step: int) -> None:
-        for p in self.parts: p.on_eval(step)
-    def on_epoch_end(self, epoch: int, record: dict) -> None:
-        for p in self.parts: p.on_epoch_end(epoch, record)
-    def describe(self) -> dict: return {"name": self.name, "parts": [p.describe() for p in self.parts]}
-    def state_dict(self) -> dict: return {"parts": [p.state_dict() for p in self.parts]}
-    def load_state_dict(self, state: dict) -> None:
-        for p, s in zip(self.parts, state["parts"]): p.load_state_dict(s)
+__all__ = ['make_optimizer', 'make_scheduler', 'evaluate', 'probes_on', 'loss_protocol', 'check_method', 'model_config',
+           'model_inputs', 'probe_interval', 'has_grad', 'grad_norm', 'Trainer', 'method_settings', 'lr_scaler',
+           'helper_trainer', 'DivergedError', 'non_finite_parameters', 'rng_state', 'set_rng_state', 'epoch_line',
+           'resolved_config', 'flat_config', 'with_new_defaults', 'fill_missing', 'read_saved_config', 'config_diff',
+           'git_commit', 'environment', 'write_history', 'check_out_dir', 'start_logger', 'wandb_run_id', 'run',
+           'compact', 'write_probe_history', 'finish_run']
 
 # %% ../nbs/06_train.ipynb #19b2f5aa
 def make_optimizer(params: list[nn.Parameter], t: TrainConfig) -> torch.optim.Optimizer:
@@ -148,10 +55,6 @@ def evaluate(model: MultimodalModel, ds, batch_size: int, device: torch.device, 
     return {"acc": accuracy(logits, labels), "macro_f1": macro_f1(logits.argmax(1), labels, n_classes),
             "loss": F.cross_entropy(logits, labels).item(),
             "unimodal_acc": {m: accuracy(torch.cat(u), labels) for m, u in uni.items() if u}}
-
-def to_device(batch: dict, device: torch.device) -> dict:
-    "Move every tensor of a batch to `device`."
-    return {k: v.to(device, non_blocking=True) for k, v in batch.items()}
 
 # %% ../nbs/06_train.ipynb #403d5e36
 def probes_on(cfg: Config, method: Method) -> bool:
@@ -212,48 +115,72 @@ class Trainer:
         self.steps_per_epoch = -(-len(data.train) // t.batch_size)
         self.eval_every = probe_interval(cfg.probe, self.steps_per_epoch)
         self.step, self.epoch, self.history, self.best = 0, 0, [], None
-        self.step_log: dict = {}
         self.updates = {m: 0 for m in self.model.modalities}
         self.probes = ProbeMonitor({m: e.out_dim for m, e in self.model.encoders.items()}, data.n_classes, cfg.probe, data.val,
                                    cfg.seed, self.device) if probes_on(cfg, method) else None
         self.probe_acc: dict[str, float] | None = None
         self.eval_splits = ("val", "test")  # a helper trainer (G-Blend's estimate) evaluates validation only
-        method.setup(self)
+        method.setup(self.method_context())
 
     @property
     def optimizers(self) -> list[torch.optim.Optimizer]: return [*self.encoder_opts.values(), self.head_opt]
 
+def method_settings(cfg: Config) -> dict[str, Any]:
+    "Each registered method's settings: its `methods.<name>` section, the shared `asgml` section, or None."
+    section = lambda s: cfg.asgml if s.section == "asgml" else cfg.methods.get(s.name)
+    return {n: section(s) for n, s in METHODS.items()}
+
+def lr_scaler(opts: dict[str, torch.optim.Optimizer]) -> Callable[[str, float], None]:
+    "A function multiplying one encoder's learning rate by a factor: all a method gets of the optimisers."
+    def scale(modality: str, factor: float) -> None:
+        for g in opts[modality].param_groups: g["lr"] *= factor
+    return scale
+
+def helper_trainer(cfg: Config, data: DataBundle, method: Method) -> Trainer:
+    "A trainer for a method's own copies of the training (G-Blend's estimate): probes off, no evaluation, `data` without test."
+    helper = Trainer(dataclasses.replace(cfg, probe=dataclasses.replace(cfg.probe, enabled=False)), data, method)
+    helper.eval_splits = ()
+    return helper
+
+def _method_context(self: Trainer) -> MethodContext:
+    c, train_val = self.cfg, dataclasses.replace(self.data, test=None)
+    return MethodContext(c.method, method_settings(c), self.model, self.data.n_classes, self.device, c.seed, c.train.batch_size,
+                         c.train.unimodal_aux_loss, c.model.fusion, train_val, lr_scaler(self.encoder_opts), functools.partial(helper_trainer, c, train_val))
+Trainer.method_context = _method_context
+
 # %% ../nbs/06_train.ipynb #d276b0b1
 def _train_step(self: Trainer, batch: dict) -> float:
     mask = self.method.update_mask(self.step)
-    out = self.last_out = self.model(batch, frozen=set(self.model.modalities) - mask)
-    self.last_out_labels = batch["label"]
+    out = self.model(batch, frozen=set(self.model.modalities) - mask)
     loss = self.method.loss(out, batch)
     for o in self.optimizers: o.zero_grad(set_to_none=True)
     loss.backward()
-    self.method.after_backward(self.step)
+    logged = self.method.after_backward(Step(self.step, self.epoch, out, batch)) or {}
     if self.cfg.train.grad_clip > 0: nn.utils.clip_grad_norm_(self.model.parameters(), self.cfg.train.grad_clip)
     stepped = {m for m in mask if has_grad(self.model.encoders[m])}
     for m in stepped: self.encoder_opts[m].step(); self.updates[m] += 1
     self.head_opt.step()
     if self.probes is not None: self.probes.observe(out.features, batch["label"])
-    if self.step % self.cfg.log.every_n_steps == 0: self.log_step(loss, out, batch["label"], stepped)
+    if self.step % self.cfg.log.every_n_steps == 0: self.log_step(loss, out, batch["label"], stepped, logged)
     self.step += 1
     if self.step % self.eval_every == 0:
         if self.probes is not None: self.measure_probes()
-        self.method.on_eval(self.step)
+        self.log(self.method.on_eval(self.step, self.probe_acc) or {})
     return loss.item()
 Trainer.train_step = _train_step
+
+def _log(self: Trainer, values: dict) -> None:
+    if self.logger is not None and values: self.logger.log(values, step=self.step)
+Trainer.log = _log
 
 def _measure_probes(self: Trainer) -> None:
     rec = self.probes.measure(self.model, self.step)
     self.probe_acc = rec["acc"]
-    if self.logger is not None: self.logger.log({**{f"probe_acc/{m}": a for m, a in rec["acc"].items()}, "probe_gap": rec["gap"]}, step=self.step)
+    self.log({**{f"probe_acc/{m}": a for m, a in rec["acc"].items()}, "probe_gap": rec["gap"]})
 Trainer.measure_probes = _measure_probes
 
 # %% ../nbs/06_train.ipynb #8ce7141f
-def _log_step(self: Trainer, loss: torch.Tensor, out: ModelOutput, labels: torch.Tensor, mask: set[str]) -> None:
-    extra, self.step_log = self.step_log, {}
+def _log_step(self: Trainer, loss: torch.Tensor, out: ModelOutput, labels: torch.Tensor, mask: set[str], extra: dict) -> None:
     if self.logger is None: return
     rec = {"train/loss": loss.item(), "epoch": self.epoch}
     for m, enc in self.model.encoders.items():
@@ -298,8 +225,8 @@ def _diverged(self: Trainer, what: str) -> DivergedError:
 Trainer.diverged = _diverged
 
 def _end_epoch(self: Trainer, record: dict) -> None:
+    record |= self.method.on_epoch_end(self.epoch, {k: v for k, v in record.items() if not k.startswith("test_")}) or {}
     self.history.append(record)
-    self.method.on_epoch_end(self.epoch, record)
     if self.best is None or record["val_acc"] > self.best["val_acc"]:
         self.best = {"val_acc": record["val_acc"], "epoch": record["epoch"], "state": copy.deepcopy(self.model.state_dict())}
     for s in self.scheds: s.step()

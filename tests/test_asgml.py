@@ -4,7 +4,9 @@ from collections import Counter
 import pytest, torch, torch.nn as nn
 import asgml.models as M
 import asgml.train as T
-from asgml.core import get_dataset, load_config, seed_everything
+from asgml.core import load_config, seed_everything
+from asgml.registry import get_dataset, register_method
+from asgml.hooks import Method, build_method, scale_grads
 from asgml.probes import ProbeMonitor
 from asgml.staleness import StalenessBuffer, adaptive_ratios, swap_in_stale, throttled
 
@@ -18,7 +20,7 @@ def trainer(method: str, over: list[str] = ()) -> T.Trainer:
     cfg = load_config("synthetic", TINY + list(over), method=method)
     seed_everything(0)
     data = get_dataset("synthetic").build(cfg.data, 0)
-    return T.Trainer(cfg, data, T.build_method(method))
+    return T.Trainer(cfg, data, build_method(method))
 
 def encoder_grads(tr: T.Trainer) -> list[torch.Tensor]:
     return [p.grad.clone() for e in tr.model.encoders.values() for p in e.parameters() if p.grad is not None]
@@ -83,7 +85,7 @@ def test_probes_use_their_own_generator(monkeypatch, kind, warm):
 
 def test_frequency_skip_is_a_true_skip():
     tr = trainer("asgml_frequency", NO_EVAL + ["asgml.k_ratio=2", "train.optimizer=sgd", "train.momentum=0.9", "train.weight_decay=0.01"])
-    tr.probe_acc = {"easy": 0.9, "weak": 0.4}; tr.method.on_eval(0)       # measured: easy is fast
+    tr.method.on_eval(0, {"easy": 0.9, "weak": 0.4})       # measured: easy is fast
     assert tr.method.ratio == {"easy": 0.5, "weak": 1.0}
     b = tr.data.train[torch.arange(32)]
     tr.train_step(b); tr.train_step(b)                                     # one off and one on step for easy
@@ -109,7 +111,7 @@ def test_off_step_leaves_batchnorm_encoder_bit_identical(monkeypatch, optimizer)
     monkeypatch.setitem(M._RANKS, "bn", None)
     tr = trainer("asgml_frequency", NO_EVAL + ["asgml.k_ratio=2", "model.encoders={easy: bn, weak: bn}", f"train.optimizer={optimizer}",
                                                "train.momentum=0.9", "train.weight_decay=0.01"])
-    tr.probe_acc = {"easy": 0.9, "weak": 0.4}; tr.method.on_eval(0)
+    tr.method.on_eval(0, {"easy": 0.9, "weak": 0.4})
     tr.model.train()
     enc, opt = tr.model.encoders["easy"], tr.encoder_opts["easy"]
     off = on = 0
@@ -171,11 +173,12 @@ def test_staleness_method_applies_each_gradient_once(warmup):
     tr = trainer("asgml_staleness", NO_EVAL + warmup)
     enc, fresh, applied = tr.model.encoders["easy"], {}, []
     hook = tr.method.after_backward
-    def spy(step: int) -> None:
-        fresh[step] = [p.grad for p in enc.parameters()]
-        hook(step)
+    def spy(s) -> dict:
+        fresh[s.index] = [p.grad for p in enc.parameters()]
+        logged = hook(s)
         got = [p.grad for p in enc.parameters()]
-        applied.append(None if got[0] is None else next(s for s, f in fresh.items() if all(a is b for a, b in zip(got, f))))
+        applied.append(None if got[0] is None else next(t for t, f in fresh.items() if all(a is b for a, b in zip(got, f))))
+        return logged
     tr.method.after_backward = spy
     for t, tau in enumerate(TAUS):
         tr.method.tau = {"easy": tau, "weak": 0}
@@ -269,16 +272,15 @@ def test_weakest_target_two_modalities():
 @pytest.mark.parametrize("extra", [[], ["asgml.adapt=staleness", "asgml.probe_signal=random", "asgml.delay_compensation=0.04"],
                                    ["asgml.schedule_target=weakest", "asgml.staleness_warmup=skip"]])
 def test_every_mode_trains_an_epoch(tmp_path, method, extra):
-    @T.register_method("grad_half")
-    class GradHalf(T.Method):                      # a trivial synchronous method to compose with
-        def after_backward(self, step):
-            for e in self.trainer.model.encoders.values():
-                for p in e.parameters():
-                    if p.grad is not None: p.grad.mul_(0.5)
+    @register_method("grad_half", sweep=False)
+    class GradHalf(Method):                        # a trivial synchronous method to compose with
+        def after_backward(self, s):
+            for e in self.ctx.model.encoders.values(): scale_grads(e.parameters(), 0.5)
+            return {}
     m = T.run(load_config("synthetic", TINY + extra, method=method), tmp_path)
     assert m["epochs"] == 1 and set(m["probe_acc"]) == {"easy", "weak"} and 0 < min(m["update_ratio"].values()) <= 1
     assert (tmp_path / "probes.csv").exists()
 
 def test_composition_order_puts_staleness_last():
-    comp = T.build_method("asgml_staleness+baseline")
+    comp = build_method("asgml_staleness+baseline")
     assert [type(p).__name__ for p in comp.parts] == ["Method", "ASGMLStaleness"] and comp.needs_probes

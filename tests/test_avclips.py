@@ -3,7 +3,8 @@ import contextlib, io, json, shutil
 from pathlib import Path
 import numpy as np, pytest, torch
 from asgml.cli import main
-from asgml.core import ConfigError, get_dataset, load_config
+from asgml.core import ConfigError, load_config
+from asgml.registry import get_dataset
 from asgml.data.avclips import AVClipsConfig, build_av
 from asgml.data.fixtures import ave_fixture, corrupt, ks_fixture
 from asgml.train import run

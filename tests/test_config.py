@@ -41,7 +41,7 @@ def test_bad_override_syntax():
 
 def test_missing_data_root_names_path_without_any_data(tmp_path):
     "Runs even where the shared data is absent: the loader's error names the missing path and the layout."
-    from asgml.core import get_dataset
+    from asgml.registry import get_dataset
     cfg = load_config("avdigits", [f"data.root={tmp_path / 'nowhere'}"])
     with pytest.raises((FileNotFoundError, ConfigError)) as e: get_dataset("avdigits").build(cfg.data, 0)
     assert str(tmp_path / "nowhere") in str(e.value) and "fsdd/recordings" in str(e.value)

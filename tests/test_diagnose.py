@@ -4,7 +4,8 @@ import json, subprocess, sys
 from pathlib import Path
 import pandas as pd, pytest, torch
 import asgml.probes as probes
-from asgml.core import ConfigError, get_dataset, load_config, seed_everything
+from asgml.core import ConfigError, load_config, seed_everything
+from asgml.registry import get_dataset
 from asgml.models import build_model
 from asgml.report import write_report
 from asgml.train import run

@@ -2,9 +2,13 @@
 records its variant, and fails clearly on settings it cannot take."""
 import io, itertools, json
 import pytest, torch
-from asgml.core import ConfigError, batches, get_dataset, load_config, seed_everything
+from asgml.core import ConfigError, batches, load_config, seed_everything
+from asgml.registry import get_dataset
 from asgml.methods import cggm_trace
-from asgml.train import METHODS as REGISTRY, Trainer, build_method, known_methods, run, to_device
+from asgml.core import to_device
+from asgml.hooks import build_method
+from asgml.registry import METHODS as REGISTRY, known_methods
+from asgml.train import Trainer, run
 from conftest import TINY
 
 METHODS = ["ogm_ge", "mmpareto", "cggm", "gradnorm", "pcgrad", "dwa", "gblend", "miles", "inforeg", "opm", "ogm_ge+asgml_adaptive"]
@@ -104,4 +108,4 @@ def test_cggm_scales_encoders_by_hand_coefficients(n, variant):
 def test_own_unimodal_loss():
     "Exactly the methods whose own loss already weighs the unimodal losses say so."
     known_methods()
-    assert {n for n, cls in REGISTRY.items() if cls.own_unimodal_loss} == {"mmpareto", "gradnorm", "pcgrad", "dwa", "gblend"}
+    assert {n for n, cls in REGISTRY.items() if cls.cls.own_unimodal_loss} == {"mmpareto", "gradnorm", "pcgrad", "dwa", "gblend"}

@@ -3,7 +3,8 @@ import contextlib, io, json, pickle
 from pathlib import Path
 import numpy as np, pytest, torch
 from asgml.cli import main
-from asgml.core import ConfigError, get_dataset, load_config
+from asgml.core import ConfigError, load_config
+from asgml.registry import get_dataset
 from asgml.data.fixtures import mmsa_pickle, mosei_pickle
 from asgml.data.mosei import FeatureConfig, build_features
 from asgml.train import run

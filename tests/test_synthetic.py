@@ -3,9 +3,11 @@ clearly below the same encoder trained alone (linear probe on its frozen feature
 and a model using both modalities well beats either alone. Then each regime of the suite (nbs/01_data.synthetic.ipynb)
 shows its defining property on 3 seeds, measured with readouts of the raw inputs rather than full training runs."""
 import pytest, torch
-from asgml.core import DataBundle, DictDataset, get_dataset, load_config, seed_everything
+from asgml.core import DataBundle, DictDataset, load_config, seed_everything
+from asgml.registry import get_dataset
 from asgml.data.synthetic import SyntheticConfig, build_synthetic, ceilings, linear_readout_acc, mlp_readout_curve, steps_to
-from asgml.train import Trainer, build_method
+from asgml.hooks import build_method
+from asgml.train import Trainer
 
 def only(b: DataBundle, m: str) -> DataBundle:
     keep = lambda ds: DictDataset({m: ds.tensors[m]}, ds.labels)

@@ -9,7 +9,8 @@ from __future__ import annotations
 from dataclasses import asdict, dataclass
 from pathlib import Path
 import numpy as np, torch
-from ..core import ConfigError, DataBundle, from_dict, get_device, opt, register_dataset, stratified_split
+from ..core import ConfigError, DataBundle, from_dict, get_device, opt, stratified_split
+from ..registry import register_dataset
 from .cremad import default_cache, present_rows
 from .media import (Clip, ClipDataset, PrepareReport, even_times, fbank, open_cache, prepare_cache, read_audio, read_frames,
                               register_preparer)

@@ -11,7 +11,8 @@ from dataclasses import dataclass
 from pathlib import Path
 import numpy as np, torch, torchaudio
 import torch.nn.functional as F
-from ..core import ConfigError, DataBundle, DictDataset, opt, register_dataset, resolve_data_root, stratified_split
+from ..core import ConfigError, DataBundle, DictDataset, opt, resolve_data_root, stratified_split
+from ..registry import register_dataset
 
 # %% auto #0
 __all__ = ['SPEAKERS', 'SPLITS', 'SAMPLE_RATE', 'MNIST_FILES', 'CLIP_NAME', 'FEATURE_VERSION', 'AVDigitsConfig', 'check_avdigits',

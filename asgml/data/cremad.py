@@ -10,7 +10,8 @@ import os, re
 from dataclasses import asdict, dataclass
 from pathlib import Path
 import numpy as np, torch
-from ..core import ConfigError, DataBundle, from_dict, get_device, opt, register_dataset, resolve_data_root, stratified_split
+from ..core import ConfigError, DataBundle, from_dict, get_device, opt, resolve_data_root, stratified_split
+from ..registry import register_dataset
 from .media import (Clip, ClipDataset, MediaError, PrepareReport, frame_times, log_spectrogram, open_cache, prepare_cache,
                               read_audio, read_frames, register_preparer, sha256, tile_clip)
 

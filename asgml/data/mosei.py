@@ -10,7 +10,8 @@ import json, pickle, time
 from dataclasses import dataclass
 from pathlib import Path
 import numpy as np, torch
-from ..core import ConfigError, DataBundle, DictDataset, opt, register_dataset
+from ..core import ConfigError, DataBundle, DictDataset, opt
+from ..registry import register_dataset
 from .media import PrepareReport, register_preparer, sha256, versions
 from .npz import normalise_splits
 

@@ -9,7 +9,8 @@ from __future__ import annotations
 from dataclasses import dataclass
 from pathlib import Path
 import numpy as np, torch
-from ..core import ConfigError, DataBundle, DictDataset, opt, register_dataset, stratified_split
+from ..core import ConfigError, DataBundle, DictDataset, opt, stratified_split
+from ..registry import register_dataset
 
 # %% auto #0
 __all__ = ['AXES', 'RESERVED', 'SPLIT_NAMES', 'count_nonfinite', 'train_stats', 'normalise_splits', 'NpzConfig', 'load_npz',

@@ -9,7 +9,8 @@ from __future__ import annotations
 import math
 from dataclasses import dataclass
 import numpy as np, torch, torch.nn as nn, torch.nn.functional as F
-from ..core import ConfigError, DataBundle, DictDataset, opt, register_dataset
+from ..core import ConfigError, DataBundle, DictDataset, opt
+from ..registry import register_dataset
 
 # %% auto #0
 __all__ = ['SHOWS', 'SyntheticConfig', 'shown', 'code_bits', 'check_synthetic', 'parity_signs', 'pair_bit_acc', 'ceilings',
