@@ -25,7 +25,7 @@ TINY = ["train.epochs=1", "data.n_train=200", "data.n_val=100", "data.n_test=100
 def asgml(args: list[str], plugins: Path) -> subprocess.CompletedProcess:
     env = {**os.environ, "ASGML_PLUGINS": "toy_plugin", "PYTHONPATH": os.pathsep.join([str(plugins), str(Path(__file__).parents[1])]),
            "OMP_NUM_THREADS": "1", "WANDB_MODE": "offline"}
-    return subprocess.run([sys.executable, "-m", "asgml.cli", *args], capture_output=True, text=True, env=env, timeout=600)
+    return subprocess.run([sys.executable, "-c", "from asgml.cli import main; main()", *args], capture_output=True, text=True, env=env, timeout=600)
 
 def test_toy_method_from_one_module(tmp_path):
     (tmp_path / "toy_plugin.py").write_text(TOY)
