@@ -103,7 +103,7 @@ def _load_state_dict(self: ProbeMonitor, s: dict) -> None:
     self.gen.set_state(s["gen"]); self.history = s["history"]; self.buffer.clear(); self.buffer.extend(s["buffer"])
 ProbeMonitor.state_dict, ProbeMonitor.load_state_dict = _state_dict, _load_state_dict
 
-# %% ../nbs/05_probes.ipynb #646af3d0
+# %% ../nbs/05_probes.ipynb #1ed1d274
 def plot_probe_history(history: list[dict], title: str = ""):
     """Each modality's probe accuracy against the training step, from the monitor's `history`.
 
