@@ -19,8 +19,8 @@ __all__ = ['DATASETS', 'DATASET_MODULES', 'ConfigError', 'opt', 'from_dict', 'Mo
            'GBlendConfig', 'MILESConfig', 'InfoRegConfig', 'OPMConfig', 'MethodsConfig', 'LogConfig', 'DatasetSpec',
            'register_dataset', 'get_dataset', 'known_datasets', 'config_dir', 'Config', 'yaml_problem', 'parse_value',
            'parse_override', 'apply_overrides', 'config_from_dict', 'read_config_file', 'load_config', 'config_to_dict',
-           'seed_everything', 'get_device', 'project_root', 'resolve_data_root', 'output_folder', 'DictDataset',
-           'DataBundle', 'batches', 'stratified_split']
+           'seed_everything', 'get_device', 'project_root', 'user_cache', 'shared_data_root', 'resolve_data_root',
+           'output_folder', 'DictDataset', 'DataBundle', 'batches', 'stratified_split']
 
 # %% ../nbs/00_core.ipynb #843240c8
 class ConfigError(ValueError):
@@ -154,7 +154,7 @@ class TrainConfig:
 @dataclass
 class ProbeConfig:
     "Probes: per-modality classifiers on detached features that watch each modality without touching it."
-    enabled: bool | None = opt(None, doc="None -> on for methods that need probes (ASGML), off otherwise")
+    enabled: bool | None = opt(True, doc="watch every run's modalities (training is unaffected); None -> only for methods that read probes (ASGML)")
     probe_type: str = opt("linear", choices=("linear", "mlp_1layer"))
     eval_freq: int = opt(100, lo=1, doc="steps between probe measurements and `on_eval` calls")
     per_epoch: int | None = opt(None, lo=1, doc="measurements per epoch instead (the interval is the epoch's steps / per_epoch, at least 1); None -> eval_freq")
@@ -421,9 +421,20 @@ def project_root() -> Path:
     "The checkout holding the package (for an editable install), used to find `../shared/data`."
     return Path(__file__).resolve().parents[1]
 
+def user_cache() -> Path:
+    "The user's cache folder for asgml: `$ASGML_CACHE`, else `$XDG_CACHE_HOME/asgml`, else `~/.cache/asgml`."
+    xdg = os.environ.get("XDG_CACHE_HOME")
+    return Path(os.environ.get("ASGML_CACHE") or (Path(xdg) / "asgml" if xdg else "~/.cache/asgml")).expanduser()
+
+def shared_data_root() -> Path:
+    "The shared data folder beside the checkout: `../shared/data` seen from the project root."
+    return project_root().parent / "shared" / "data"
+
 def resolve_data_root(root: str | None) -> Path:
-    "The data root a config means: `root`, `$ASGML_DATA_ROOT`, or `../shared/data` beside the project."
-    return Path(root or os.environ.get("ASGML_DATA_ROOT") or project_root().parent / "shared" / "data").expanduser().resolve()
+    "The data root a config means: `root`, `$ASGML_DATA_ROOT`, `../shared/data` when present, else the downloaded `data/` in `user_cache()` when present."
+    if root or os.environ.get("ASGML_DATA_ROOT"): return Path(root or os.environ["ASGML_DATA_ROOT"]).expanduser().resolve()
+    downloaded = user_cache() / "data"
+    return (downloaded if downloaded.exists() and not shared_data_root().exists() else shared_data_root()).resolve()
 
 # %% ../nbs/00_core.ipynb #18affb16
 @contextlib.contextmanager

@@ -13,8 +13,8 @@ from .core import DictDataset, ProbeConfig, batches
 from .metrics import utilization_gap
 
 # %% auto #0
-__all__ = ['POSTHOC_L2', 'make_probe', 'init_linears_', 'ProbeMonitor', 'frozen_features', 'fit_linear_probe', 'probe_accuracy',
-           'standardiser', 'select_probe', 'posthoc_probes']
+__all__ = ['POSTHOC_L2', 'make_probe', 'init_linears_', 'ProbeMonitor', 'plot_probe_history', 'frozen_features',
+           'fit_linear_probe', 'probe_accuracy', 'standardiser', 'select_probe', 'posthoc_probes']
 
 # %% ../nbs/05_probes.ipynb #dc2b53f4
 def make_probe(kind: str, dim: int, n_classes: int, hidden: int = 128, device: torch.device | str | None = None) -> nn.Module:
@@ -102,6 +102,22 @@ def _load_state_dict(self: ProbeMonitor, s: dict) -> None:
     for m, (ps, os_) in s["probes"].items(): self.probes[m][0].load_state_dict(ps); self.probes[m][1].load_state_dict(os_)
     self.gen.set_state(s["gen"]); self.history = s["history"]; self.buffer.clear(); self.buffer.extend(s["buffer"])
 ProbeMonitor.state_dict, ProbeMonitor.load_state_dict = _state_dict, _load_state_dict
+
+# %% ../nbs/05_probes.ipynb #1ed1d274
+def plot_probe_history(history: list[dict], title: str = ""):
+    """Each modality's probe accuracy against the training step, from the monitor's `history`.
+
+    Parameters
+    ----------
+    history : the monitor's records, each with 'step' and 'acc' (modality -> accuracy)
+    title : the figure's title
+    """
+    import matplotlib.pyplot as plt
+    fig, ax = plt.subplots(figsize=(5, 3.2))
+    for m in history[0]["acc"]: ax.plot([r["step"] for r in history], [r["acc"][m] for r in history], marker=".", label=m)
+    ax.set(xlabel="training step", ylabel="probe accuracy (validation)", title=title); ax.grid(alpha=0.3); ax.legend()
+    fig.tight_layout()
+    return fig
 
 # %% ../nbs/05_probes.ipynb #0890440a
 POSTHOC_L2 = (1e-4, 1e-3, 1e-2, 1e-1, 1.0)   # L2 strengths the post-hoc probe chooses from on validation

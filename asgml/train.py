@@ -6,7 +6,7 @@ Docs: https://asgml.github.io/asgml/train.html.md"""
 
 # %% ../nbs/06_train.ipynb #1dde2329
 from __future__ import annotations
-import copy, csv, dataclasses, importlib, json, os, platform, secrets, subprocess, time
+import copy, csv, dataclasses, importlib, json, math, os, platform, secrets, subprocess, sys, time
 from pathlib import Path
 from typing import Any
 import numpy as np, random, torch, torch.nn as nn, torch.nn.functional as F, yaml
@@ -15,15 +15,16 @@ from .core import (Config, ConfigError, DataBundle, ModelConfig, ProbeConfig, Tr
                         project_root, resolve_data_root, seed_everything, config_from_dict, output_folder)
 from .metrics import accuracy, epochs_to_frac, macro_f1, utilization_gap
 from .models import ModelOutput, MultimodalModel, build_model, wants_heads
-from .probes import ProbeMonitor, posthoc_probes
+from .probes import ProbeMonitor, plot_probe_history, posthoc_probes
 
 # %% auto #0
 __all__ = ['METHODS', 'METHOD_MODULES', 'joint_loss', 'Method', 'register_method', 'known_methods', 'build_method',
            'ComposedMethod', 'make_optimizer', 'make_scheduler', 'evaluate', 'to_device', 'probes_on', 'loss_protocol',
            'check_method', 'model_config', 'model_inputs', 'probe_interval', 'has_grad', 'grad_norm', 'Trainer',
-           'rng_state', 'set_rng_state', 'resolved_config', 'flat_config', 'with_new_defaults', 'fill_missing',
-           'read_saved_config', 'config_diff', 'git_commit', 'environment', 'write_history', 'check_out_dir',
-           'is_run_config', 'start_logger', 'wandb_run_id', 'run', 'read_checkpoint', 'compact', 'finish_run']
+           'DivergedError', 'non_finite_parameters', 'rng_state', 'set_rng_state', 'epoch_line', 'resolved_config',
+           'flat_config', 'with_new_defaults', 'fill_missing', 'read_saved_config', 'config_diff', 'git_commit',
+           'environment', 'write_history', 'check_out_dir', 'is_run_config', 'start_logger', 'wandb_run_id', 'run',
+           'read_checkpoint', 'compact', 'write_probe_history', 'finish_run']
 
 # %% ../nbs/06_train.ipynb #93f04895
 def joint_loss(out: ModelOutput, labels: torch.Tensor, model: MultimodalModel, aux: bool) -> torch.Tensor:
@@ -270,7 +271,9 @@ def _run_epoch(self: Trainer, bar: tqdm | None = None) -> dict:
     t0, losses = time.perf_counter(), []
     for b in batches(self.data.train, self.cfg.train.batch_size, shuffle=True, generator=self.data_gen):
         losses.append(self.train_step(to_device(b, self.device)))
-        if bar is not None: bar.update(1); bar.set_postfix(epoch=self.epoch + 1, loss=f"{losses[-1]:.3f}")
+        if not math.isfinite(losses[-1]): raise self.diverged(f"the training loss became {losses[-1]}")
+        if bar is not None: bar.update(1); bar.set_postfix(epoch=self.epoch + 1, loss=f"{losses[-1]:.3f}", refresh=False)
+    if bad := non_finite_parameters(self.model): raise self.diverged(f"parameters {', '.join(bad[:3])} became non-finite")
     record = {"epoch": self.epoch + 1, "train_loss": float(np.mean(losses)), "sec": time.perf_counter() - t0}
     record |= {f"update_ratio/{m}": n / max(self.step, 1) for m, n in self.updates.items()}
     record |= {f"probe_acc/{m}": a for m, a in (self.probe_acc or {}).items()}
@@ -280,6 +283,19 @@ def _run_epoch(self: Trainer, bar: tqdm | None = None) -> dict:
         record |= {f"{split}_unimodal_acc/{m}": v for m, v in ev["unimodal_acc"].items()}
     return record
 Trainer.run_epoch = _run_epoch
+
+class DivergedError(ConfigError):
+    "The training loss or the parameters became non-finite: the run failed (its folder says so in `error.json`)."
+
+def non_finite_parameters(model: nn.Module) -> list[str]:
+    "Names of the parameters holding a NaN or an infinity."
+    return [n for n, p in model.named_parameters() if not torch.isfinite(p).all()]
+
+def _diverged(self: Trainer, what: str) -> DivergedError:
+    lr = self.encoder_opts[self.model.modalities[0]].param_groups[0]["lr"]
+    return DivergedError(f"{what} at epoch {self.epoch + 1}, step {self.step}: the run diverged, most likely because train.lr = {lr:g} "
+                         f"is too high for this model; lower it (or raise train.grad_clip)")
+Trainer.diverged = _diverged
 
 def _end_epoch(self: Trainer, record: dict) -> None:
     self.history.append(record)
@@ -321,13 +337,18 @@ Trainer.state_dict, Trainer.load_state_dict = _state_dict, _load_state_dict
 
 # %% ../nbs/06_train.ipynb #3806c0b2
 def _fit(self: Trainer, on_checkpoint=None, progress: bool = True) -> None:
-    n_batches = self.steps_per_epoch
-    with tqdm(total=n_batches * self.cfg.train.epochs, initial=n_batches * self.epoch, disable=not progress,
+    n_batches, bar_on = self.steps_per_epoch, progress and sys.stderr.isatty()
+    with tqdm(total=n_batches * self.cfg.train.epochs, initial=n_batches * self.epoch, disable=not bar_on, mininterval=1.0,
               desc=f"{self.cfg.dataset}/{self.method.name}/seed{self.cfg.seed}") as bar:
         while self.epoch < self.cfg.train.epochs:
             self.end_epoch(self.run_epoch(bar))
+            if progress and not bar_on: print(epoch_line(self.history[-1], self.cfg.train.epochs), flush=True)
             if on_checkpoint is not None: on_checkpoint(self)
 Trainer.fit = _fit
+
+def epoch_line(record: dict, epochs: int) -> str:
+    "One line per finished epoch, printed instead of a progress bar where stderr is not a terminal (papermill, a log file)."
+    return f"epoch {record['epoch']}/{epochs}  train loss {record['train_loss']:.4f}  val acc {record['val_acc']:.4f}  ({record['sec']:.1f} s)"
 
 def _final_metrics(self: Trainer) -> dict:
     if self.probes is not None and self.probes.buffer: self.measure_probes()
@@ -477,14 +498,19 @@ def compact(info: Any, max_items: int = 32) -> Any:
         return {"n": len(info), "sha1": hashlib.sha1(json.dumps(info, default=str).encode()).hexdigest()}
     return info
 
+def write_probe_history(history: list[dict], out: Path, title: str) -> None:
+    "The probe trajectory as `probes.csv` and `probes.png`."
+    write_history([{"step": r["step"], **{f"probe_acc/{m}": a for m, a in r["acc"].items()}, "gap": r["gap"]} for r in history], out / "probes.csv")
+    import matplotlib.pyplot as plt
+    fig = plot_probe_history(history, title); fig.savefig(out / "probes.png", dpi=120); plt.close(fig)
+
 def finish_run(tr: Trainer, out: Path, data: DataBundle) -> dict:
     "Final test evaluation; write `best.pt`, `history.csv` and `metrics.json` (last, so it marks the run finished)."
     metrics = {"dataset": tr.cfg.dataset, "method": tr.cfg.method, "seed": tr.cfg.seed, "loss_protocol": loss_protocol(tr.cfg, tr.method), "git_commit": git_commit(),
                **tr.final_metrics(), "epochs": tr.epoch, "environment": environment(tr.device), "data_info": compact(data.info)}
     _atomic_save(tr.best["state"], out / "best.pt")
     write_history(tr.history, out / "history.csv")
-    if tr.probes is not None: write_history([{"step": r["step"], **{f"probe_acc/{m}": a for m, a in r["acc"].items()}, "gap": r["gap"]}
-                                             for r in tr.probes.history], out / "probes.csv")
+    if tr.probes is not None and tr.probes.history: write_probe_history(tr.probes.history, out, f"{tr.cfg.dataset} / {tr.cfg.method} / seed {tr.cfg.seed}")
     (out / "metrics.json").write_text(json.dumps(metrics, indent=2, default=str))
     if tr.logger is not None: tr.logger.summary.update({k: v for k, v in metrics.items() if isinstance(v, (int, float))}); tr.logger.finish()
     return metrics

@@ -104,7 +104,7 @@ CASES = [
     Case("asgml report over a store holding only an --out run", ["report", "--runs", "store", "--out", "paper"],
          ["skipping the run in store/try1", "move it to store/synthetic/baseline/seed0", "no finished runs"], store_with_a_train_out_run),
     Case("asgml prepare synthetic", ["prepare", "synthetic", "--root", ".", "--out", "cache"],
-         ["dataset 'synthetic' needs no prepare step", "the datasets with a prepare step are ave, chsims, cremad, ks, mosei, mosi"]),
+         ["dataset 'synthetic' needs no prepare step", "the datasets with a prepare step are avdigits, ave, chsims, cremad, ks, mosei, mosi"]),
     Case("asgml prepare with a --param that is not YAML", ["prepare", "cremad", "--root", ".", "--out", "cache", "--param", "fps=[1"],
          ["--param 'fps=[1': '[1' is not a valid YAML value"]),
     Case("asgml prepare cremad on a folder that is not CREMA-D", ["prepare", "cremad", "--root", "nowhere", "--out", "cache"],
