@@ -9,8 +9,9 @@ from __future__ import annotations
 import argparse, sys, time
 from pathlib import Path
 import yaml
-from .core import ConfigError, config_dir, load_config, resolve_data_root
-from .registry import get_dataset
+from .core import ConfigError, config_dir, load_config, parse_value, user_cache
+from .data.avdigits import data_problem, prepare_avdigits
+from .registry import get_dataset, known_datasets
 from .diagnose import diagnosis_dir, run_diagnosis
 from .experiments import PROTOCOLS, load_runs, read_grid, run_dir, run_sweep, runs_root, sweep_specs
 from .report import markdown, read_diagnosis, table_note, write_report
@@ -19,7 +20,8 @@ from .train import run
 
 # %% auto #0
 __all__ = ['DEMO_METHODS', 'DEMO_OVERRIDES', 'HelpFormatter', 'cmd_train', 'cmd_sweep', 'cmd_report', 'cmd_diagnose',
-           'available_datasets', 'cmd_demo', 'parse_params', 'cmd_prepare', 'parser', 'main']
+           'available_datasets', 'cmd_demo', 'parse_params', 'preparers', 'cmd_prepare', 'parser', 'error_sentence',
+           'main']
 
 # %% ../nbs/09_cli.ipynb #dd5f8347
 class HelpFormatter(argparse.ArgumentDefaultsHelpFormatter):
@@ -113,13 +115,14 @@ def cmd_diagnose(a: argparse.Namespace) -> None:
 DEMO_METHODS = ["baseline", "ogm_ge", "asgml_adaptive", "ogm_ge+asgml_adaptive"]
 DEMO_OVERRIDES = {"avdigits": ["train.epochs=8"]}
 
-def available_datasets(names: list[str]) -> list[str]:
-    "The datasets among `names` whose data can be found; says why it skips the others."
+def available_datasets(names: list[str], download: bool = False) -> list[str]:
+    "The datasets among `names` whose data can be found, AV-digits' downloaded first when `download`; says why it skips the others."
     ok = []
     for n in names:
-        root = getattr(load_config(n).data, "root", "absent")
-        if root == "absent" or resolve_data_root(root).exists(): ok.append(n)
-        else: print(f"skipping {n}: its data root {resolve_data_root(root)} does not exist (set data.root or ASGML_DATA_ROOT)")
+        cfg = load_config(n)
+        problem = data_problem(cfg.data.root, download) if cfg.dataset == "avdigits" else None
+        if problem: print(f"skipping {n}: {problem}")
+        else: ok.append(n)
     return ok
 
 def _demo_parser(sub) -> None:
@@ -135,7 +138,7 @@ def _demo_parser(sub) -> None:
 def cmd_demo(a: argparse.Namespace) -> None:
     "Run the comparison through papermill, then print the table and write the report."
     t0, specs, a.runs = time.time(), [], a.runs.resolve()
-    for ds in available_datasets(a.datasets): specs += sweep_specs([ds], a.methods, a.seeds, [*DEMO_OVERRIDES.get(ds, []), *a.overrides])
+    for ds in available_datasets(a.datasets, download=True): specs += sweep_specs([ds], a.methods, a.seeds, [*DEMO_OVERRIDES.get(ds, []), *a.overrides])
     print(f"{len(specs)} runs, {a.workers} at a time, into {a.runs.resolve()}", flush=True)
     res = run_sweep(specs, a.runs, "local", a.workers)
     for r in res[res.status == "failed"].itertuples(): print(f"failed: {r.folder}/error.json: {r.error}")
@@ -149,12 +152,12 @@ def cmd_demo(a: argparse.Namespace) -> None:
 # %% ../nbs/09_cli.ipynb #448d0409
 def _prepare_parser(sub) -> None:
     p = sub.add_parser("prepare", help="decode a dataset's raw files once into a cache (resumable)", formatter_class=HelpFormatter)
-    p.add_argument("dataset", help="the dataset to prepare (cremad, ave, ks, mosei, mosi, chsims)")
-    p.add_argument("--root", required=True, help="the raw data: the dataset's folder (or the feature pickle for mosei/mosi/chsims)")
-    p.add_argument("--out", required=True, help="the cache folder to write (point data.cache at it)")
+    p.add_argument("dataset", help="the dataset to prepare (cremad, ave, ks, mosei, mosi, chsims; avdigits downloads FSDD and MNIST into the user cache unless a data root holds them)")
+    p.add_argument("--root", default=None, help="the raw data: the dataset's folder (or the feature pickle for mosei/mosi/chsims); required except for avdigits")
+    p.add_argument("--out", default=None, help="the cache folder to write (point data.cache at it); required except for avdigits")
     p.add_argument("--splits", default=None, help="folder of split lists where the dataset has them apart from the media (cremad: OGM-GE's train.csv / test.csv; default the shared data folder's)")
     p.add_argument("--param", dest="params", action="append", default=[], metavar="KEY=VALUE", help="override a preprocessing parameter (repeatable)")
-    p.add_argument("--skip-bad", action="store_true", help="exit 0 even when unreadable files were skipped")
+    p.add_argument("--skip-bad", action="store_true", help="exit 0 even when clips with an absent or unreadable file were skipped")
     p.add_argument("--no-progress", action="store_true", help="no progress bar")
     p.set_defaults(func=cmd_prepare)
 
@@ -162,18 +165,35 @@ def parse_params(items: list[str]) -> dict:
     "`key=value` strings as a dict, values parsed as YAML."
     bad = [s for s in items if "=" not in s or not s.split("=", 1)[0]]
     if bad: raise ConfigError(f"--param {bad[0]!r} is not of the form key=value (e.g. frame_height=112)")
-    return {k.strip(): yaml.safe_load(v) for k, v in (s.split("=", 1) for s in items)}
+    return {k.strip(): parse_value(v, f"--param {k + '=' + v!r}") for k, v in (s.split("=", 1) for s in items)}
+
+def preparers() -> dict:
+    "Every dataset's prepare function, by dataset name (importing each dataset's module registers its own)."
+    from asgml.data.media import PREPARERS
+    for name in known_datasets():
+        try: get_dataset(name)
+        except ConfigError: pass   # a config name that is not a dataset's, e.g. avdigits_clean
+    return PREPARERS
 
 def cmd_prepare(a: argparse.Namespace) -> None:
-    "Prepare the cache; report skipped files by name; exit 1 when any was skipped, unless --skip-bad."
-    from asgml.data.media import PREPARERS
+    "Prepare the cache (AV-digits: find or download its data); report skipped files by kind and a few by name; exit 1 when any was skipped, unless --skip-bad."
+    from asgml.data.media import skipped_lines
     get_dataset(a.dataset)
-    if a.dataset not in PREPARERS: raise ConfigError(f"dataset {a.dataset!r} has nothing to prepare; datasets with a prepare step: {', '.join(sorted(PREPARERS))}")
-    r = PREPARERS[a.dataset](Path(a.root), Path(a.out), a.splits, parse_params(a.params), not a.no_progress)
+    if a.dataset == "avdigits":
+        if a.out: raise ConfigError(f"avdigits takes no --out: it downloads into {user_cache() / 'data'} (set $ASGML_CACHE to move that)")
+        print(f"AV-digits data ready in {prepare_avdigits(a.root)}"); return
+    if a.dataset not in (found := preparers()):
+        raise ConfigError(f"dataset {a.dataset!r} needs no prepare step: asgml train --config {a.dataset} reads its data directly; "
+                          f"the datasets with a prepare step are {', '.join(sorted({*found, 'avdigits'}))}")
+    if a.root is None or a.out is None: raise ConfigError(f"dataset {a.dataset!r} needs --root (the raw data) and --out (the cache folder to write)")
+    r = found[a.dataset](Path(a.root), Path(a.out), a.splits, parse_params(a.params), not a.no_progress)
     print(f"{r.done} of {r.total} clips cached in {r.out} ({r.computed} computed now, {len(r.skipped)} skipped, {r.seconds:.1f} s); manifest: {r.out / 'manifest.json'}")
-    for s in r.skipped: print(f"skipped {s['file']}: {s['reason']}")
+    for line in skipped_lines(r.skipped): print(line)
     if r.skipped and not a.skip_bad:
-        print(f"asgml prepare: {len(r.skipped)} unreadable file(s), listed above and in manifest.json; fix them and run again (only they are redone), or pass --skip-bad", file=sys.stderr)
+        absent = sum(s["kind"] == "absent" for s in r.skipped)
+        print(f"asgml prepare: {len(r.skipped)} clip(s) skipped, {absent} with an absent file{' (is --root a partial copy?)' if absent else ''} and "
+              f"{len(r.skipped) - absent} with an unreadable one, all listed in {r.out / 'manifest.json'}; add or fix those files and run again "
+              "(only they are redone), or pass --skip-bad", file=sys.stderr)
         sys.exit(1)
 
 # %% ../nbs/09_cli.ipynb #b95287b6
@@ -184,9 +204,14 @@ def parser() -> argparse.ArgumentParser:
     _train_parser(sub); _prepare_parser(sub); _sweep_parser(sub); _report_parser(sub); _diagnose_parser(sub); _demo_parser(sub)
     return p
 
+def error_sentence(e: Exception) -> str:
+    "What the user reads: a `ConfigError`'s message, or an OS error's file and what went wrong with it."
+    if not isinstance(e, OSError) or not e.strerror: return str(e)
+    return e.strerror if not e.filename or str(e.filename) in e.strerror else f"{e.filename}: {e.strerror}"
+
 def main(argv: list[str] | None = None) -> None:
     "Run the `asgml` command line."
     a = parser().parse_args(argv)
     try: a.func(a)
-    except (ConfigError, FileNotFoundError) as e:
-        print(f"asgml {a.command}: error: {e}", file=sys.stderr); sys.exit(2)
+    except (ConfigError, OSError) as e:
+        print(f"asgml {a.command}: error: {error_sentence(e)}", file=sys.stderr); sys.exit(2)

@@ -6,7 +6,7 @@ Docs: https://asgml.github.io/asgml/core.html.md"""
 
 # %% ../nbs/00_core.ipynb #735f1c3c
 from __future__ import annotations
-import dataclasses, difflib, os, random, types, typing
+import contextlib, dataclasses, difflib, math, os, random, re, shutil, tempfile, types, typing
 from dataclasses import dataclass, field
 from importlib import resources
 from pathlib import Path
@@ -15,9 +15,10 @@ import numpy as np, torch, yaml
 
 # %% auto #0
 __all__ = ['ConfigError', 'opt', 'from_dict', 'ModelConfig', 'TrainConfig', 'ProbeConfig', 'ASGMLConfig', 'LogConfig',
-           'config_dir', 'Config', 'parse_override', 'apply_overrides', 'config_from_dict', 'read_config_file',
-           'load_config', 'config_to_dict', 'seed_everything', 'get_device', 'project_root', 'resolve_data_root',
-           'DictDataset', 'DataBundle', 'batches', 'to_device', 'stratified_split']
+           'config_dir', 'Config', 'yaml_problem', 'parse_value', 'parse_override', 'apply_overrides',
+           'config_from_dict', 'read_config_file', 'load_config', 'config_to_dict', 'seed_everything', 'get_device',
+           'project_root', 'user_cache', 'shared_data_root', 'resolve_data_root', 'output_folder', 'DictDataset',
+           'DataBundle', 'batches', 'to_device', 'stratified_split']
 
 # %% ../nbs/00_core.ipynb #843240c8
 class ConfigError(ValueError):
@@ -38,8 +39,18 @@ def opt(default: Any, *, lo: float | None = None, hi: float | None = None, choic
     return field(default=default, metadata=md)
 
 # %% ../nbs/00_core.ipynb #4aa5f508
+_NUMBER = re.compile(r"[-+]?(\d+\.?\d*|\.\d+)([eE][-+]?\d+)?")   # a number as text: 1e-3, -2.5E+2, .5
+
 def _type_name(tp: Any) -> str:
     return str(tp).replace("typing.", "") if typing.get_args(tp) else getattr(tp, "__name__", str(tp))
+
+def _check_float(value: Any, key: str) -> float:
+    "A finite float from a number, or from a number written as text (`1e-3`); else `ConfigError` naming `key`."
+    if isinstance(value, str) and _NUMBER.fullmatch(value.strip()): value = float(value)
+    if isinstance(value, bool) or not isinstance(value, (int, float)):
+        raise ConfigError(f"{key} = {value!r} has type {type(value).__name__}; expected float")
+    if not math.isfinite(value): raise ConfigError(f"{key} = {value!r} is not a finite number; expected a finite float such as 0.001")
+    return float(value)
 
 def _check_type(value: Any, tp: Any, key: str) -> Any:
     "Return `value` converted to `tp`, or raise `ConfigError` naming `key`."
@@ -51,26 +62,35 @@ def _check_type(value: Any, tp: Any, key: str) -> Any:
         return [_check_type(v, args[0], f"{key}[{i}]") for i, v in enumerate(value)]
     if origin is dict and isinstance(value, dict):
         return {str(k): _check_type(v, args[1], f"{key}.{k}") for k, v in value.items()}
-    if tp is float and isinstance(value, (int, float)) and not isinstance(value, bool): return float(value)
+    if tp is float: return _check_float(value, key)
     if tp in (int, str, bool) and type(value) is tp: return value
     if tp is Any: return value
     raise ConfigError(f"{key} = {value!r} has type {type(value).__name__}; expected {_type_name(tp)}")
 
 # %% ../nbs/00_core.ipynb #8df074d5
+def _did_you_mean(value: Any, known: typing.Iterable) -> str:
+    "' (did you mean ...?)' naming the closest of `known` to `value`, or '' when none is close."
+    hint = difflib.get_close_matches(str(value), [str(k) for k in known], n=1)
+    return f" (did you mean {hint[0]!r}?)" if hint else ""
+
 def _check_range(value: Any, md: dict, key: str) -> None:
     "Raise `ConfigError` when `value` (or each item of a list) is outside the field's range or choices."
     for v in (value if isinstance(value, list) else [value]):
         if md.get("choices") is not None and v not in md["choices"]:
-            raise ConfigError(f"{key} = {v!r} is not allowed; choose one of {list(md['choices'])}")
+            raise ConfigError(f"{key} = {v!r} is not allowed{_did_you_mean(v, md['choices'])}; choose one of {list(md['choices'])}")
         lo, hi = md.get("lo"), md.get("hi")
         if isinstance(v, (int, float)) and ((lo is not None and v < lo) or (hi is not None and v > hi)):
             raise ConfigError(f"{key} = {v!r} is out of range; allowed {lo if lo is not None else '-inf'} .. {hi if hi is not None else 'inf'}")
 
+def _checked(value: Any, tp: Any, md: dict, key: str) -> Any:
+    "`value` converted to type `tp` and checked against the range or choices in `md`."
+    value = _check_type(value, tp, key)
+    _check_range(value, md, key)
+    return value
+
 # %% ../nbs/00_core.ipynb #3101e34d
 def _unknown_key(key: str, known: list[str], where: str) -> ConfigError:
-    hint = difflib.get_close_matches(key, known, n=1)
-    return ConfigError(f"unknown key {where + key!r}" + (f" (did you mean {hint[0]!r}?)" if hint else "")
-                       + f"; allowed keys: {', '.join(known)}")
+    return ConfigError(f"unknown key {where + key!r}{_did_you_mean(key, known)}; allowed keys: {', '.join(known)}")
 
 def from_dict(cls: type, d: dict | None, where: str = "") -> Any:
     """Build dataclass `cls` from `d`, validating keys, types and ranges.
@@ -90,9 +110,7 @@ def from_dict(cls: type, d: dict | None, where: str = "") -> Any:
     for k, v in d.items():
         tp = hints[k]
         if dataclasses.is_dataclass(tp): kw[k] = from_dict(tp, v, f"{where}{k}.")
-        else:
-            kw[k] = _check_type(v, tp, where + k)
-            _check_range(kw[k], flds[k].metadata, where + k)
+        else: kw[k] = _checked(v, tp, flds[k].metadata, where + k)
     return cls(**kw)
 
 # %% ../nbs/00_core.ipynb #44ecce2e
@@ -181,8 +199,8 @@ class Config:
     "Everything one run needs; saved fully resolved as `config.yaml` beside its results."
     dataset: str
     data: Any
-    method: str = "baseline"
-    seed: int = 0
+    method: str = opt("baseline", doc="the training method, or methods composed with +")
+    seed: int = opt(0, lo=0, hi=2**32 - 1, doc="seeds Python, NumPy and torch (NumPy takes 0 .. 2**32 - 1)")
     model: ModelConfig = field(default_factory=ModelConfig)
     train: TrainConfig = field(default_factory=TrainConfig)
     probe: ProbeConfig = field(default_factory=ProbeConfig)
@@ -194,12 +212,24 @@ _SECTIONS = {"model": ModelConfig, "train": TrainConfig, "probe": ProbeConfig, "
 _TOP_KEYS = ("dataset", "data", "method", "seed", "methods", *_SECTIONS)
 
 # %% ../nbs/00_core.ipynb #5d4398ad
+def yaml_problem(e: yaml.YAMLError) -> str:
+    "What the YAML parser found wrong and where, as one clause."
+    at = lambda mark: f" at line {mark.line + 1}, column {mark.column + 1}" if mark else ""
+    context = f"{e.context}{at(e.context_mark)}, " if getattr(e, "context", None) else ""
+    return f"{context}{e.problem}{at(e.problem_mark)}" if getattr(e, "problem", None) else str(e).splitlines()[0]
+
+def parse_value(text: str, what: str) -> Any:
+    "`text` read as a YAML value (blank -> None); an error naming `what` when it is not valid YAML."
+    try: return yaml.safe_load(text) if text.strip() else None
+    except yaml.YAMLError as e:
+        raise ConfigError(f"{what}: {text!r} is not a valid YAML value ({yaml_problem(e)}); quote it or close its brackets") from e
+
 def parse_override(s: str) -> tuple[list[str], Any]:
     "Split `section.key=value` into its key path and a YAML-parsed value."
     if "=" not in s or not s.split("=", 1)[0].strip():
         raise ConfigError(f"override {s!r} is not of the form section.key=value (e.g. train.epochs=5)")
     k, v = s.split("=", 1)
-    return k.strip().split("."), yaml.safe_load(v) if v.strip() else None
+    return k.strip().split("."), parse_value(v, f"override {s!r}")
 
 def apply_overrides(d: dict, overrides: list[str]) -> dict:
     "Return a copy of the raw config dict `d` with each `section.key=value` applied."
@@ -222,9 +252,9 @@ def config_from_dict(d: dict) -> Config:
     if "dataset" not in d: raise ConfigError(f"config has no 'dataset' key; known datasets: {', '.join(known_datasets())}")
     spec = get_dataset(_check_type(d["dataset"], str, "dataset"))
     kw = {k: from_dict(cls, d.get(k), f"{k}.") for k, cls in _SECTIONS.items()}
-    return Config(dataset=spec.name, data=from_dict(spec.config_cls, d.get("data"), "data."),
-                  method=_check_type(d.get("method", "baseline"), str, "method"),
-                  seed=_check_type(d.get("seed", 0), int, "seed"), methods=method_configs(d.get("methods")), **kw)
+    flds, hints = {f.name: f for f in dataclasses.fields(Config)}, typing.get_type_hints(Config)
+    top = {k: _checked(d.get(k, flds[k].default), hints[k], flds[k].metadata, k) for k in ("method", "seed")}
+    return Config(dataset=spec.name, data=from_dict(spec.config_cls, d.get("data"), "data."), methods=method_configs(d.get("methods")), **top, **kw)
 
 def read_config_file(name_or_path: str | Path) -> dict:
     "The raw dict of a shipped config (by dataset name) or of a YAML file."
@@ -233,7 +263,9 @@ def read_config_file(name_or_path: str | Path) -> dict:
     if not p.exists():
         from asgml.registry import known_datasets
         raise ConfigError(f"config {str(name_or_path)!r} not found: give a dataset name ({', '.join(known_datasets())}) or a path to a YAML file")
-    d = yaml.safe_load(p.read_text()) or {}
+    try: d = yaml.safe_load(p.read_text()) or {}
+    except yaml.YAMLError as e: raise ConfigError(f"{p} is not valid YAML: {yaml_problem(e)}; fix the file there") from e
+    except UnicodeDecodeError as e: raise ConfigError(f"{p} is not a text file; give a YAML config") from e
     if not isinstance(d, dict): raise ConfigError(f"{p} must hold a mapping of sections, got {type(d).__name__}")
     return d
 
@@ -274,9 +306,45 @@ def project_root() -> Path:
     "The checkout holding the package (for an editable install), used to find `../shared/data`."
     return Path(__file__).resolve().parents[1]
 
+def user_cache() -> Path:
+    "The user's cache folder for asgml: `$ASGML_CACHE`, else `$XDG_CACHE_HOME/asgml`, else `~/.cache/asgml`."
+    xdg = os.environ.get("XDG_CACHE_HOME")
+    return Path(os.environ.get("ASGML_CACHE") or (Path(xdg) / "asgml" if xdg else "~/.cache/asgml")).expanduser()
+
+def shared_data_root() -> Path:
+    "The shared data folder beside the checkout: `../shared/data` seen from the project root."
+    return project_root().parent / "shared" / "data"
+
 def resolve_data_root(root: str | None) -> Path:
-    "The data root a config means: `root`, `$ASGML_DATA_ROOT`, or `../shared/data` beside the project."
-    return Path(root or os.environ.get("ASGML_DATA_ROOT") or project_root().parent / "shared" / "data").expanduser().resolve()
+    "The data root a config means: `root`, `$ASGML_DATA_ROOT`, `../shared/data` when present, else the downloaded `data/` in `user_cache()` when present."
+    if root or os.environ.get("ASGML_DATA_ROOT"): return Path(root or os.environ["ASGML_DATA_ROOT"]).expanduser().resolve()
+    downloaded = user_cache() / "data"
+    return (downloaded if downloaded.exists() and not shared_data_root().exists() else shared_data_root()).resolve()
+
+# %% ../nbs/00_core.ipynb #18affb16
+@contextlib.contextmanager
+def output_folder(out: str | Path) -> Iterator[Path]:
+    """Create the folder `out` after checking that it can hold files; remove what this created if the block inside fails.
+
+    Raises `ConfigError` naming the path when `out` is or lies under a regular file, or is not writable.
+    """
+    out = Path(out)
+    first = next(p for p in (out, *out.parents) if p.exists())
+    if not first.is_dir():
+        raise ConfigError(f"output folder {out} " + ("is a file" if first == out else f"lies under {first}, which is a file") + "; choose another output folder")
+    created = [p for p in (out, *out.parents) if not p.exists()]
+    try:
+        out.mkdir(parents=True, exist_ok=True)
+        with tempfile.TemporaryFile(dir=out): pass
+    except OSError as e:
+        _remove_created(created)
+        raise ConfigError(f"output folder {out} is not writable ({e.strerror or e}); choose another output folder") from e
+    try: yield out
+    except BaseException:
+        _remove_created(created); raise
+
+def _remove_created(created: list[Path]) -> None:
+    if created: shutil.rmtree(created[-1], ignore_errors=True)
 
 # %% ../nbs/00_core.ipynb #cbd4cd1a
 class DictDataset(torch.utils.data.Dataset):

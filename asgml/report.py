@@ -19,14 +19,15 @@ from .registry import display_name
 __all__ = ['ROW_ORDER', 'PROTOCOL_KEY', 'VARIANT_KEYS', 'PROTOCOLS', 'BASELINE_PROTOCOL', 'NO_TEST', 'CONTRASTS', 'TEXT_COLUMNS',
            'MARKDOWN_ONLY', 'SUPPRESSION_MARGIN', 'DIAGNOSIS_NOTE', 'FIGURES', 'OVERVIEW_COLUMNS',
            'OVERVIEW_MARKDOWN_ONLY', 'OVERVIEW_LATEX_HEADERS', 'point_pairs', 'point_name', 'run_tag', 'is_ablation',
-           'split_grid', 'run_config', 'run_design', 'run_protocol', 'annotate', 'run_groups', 'Comparison', 'paired',
-           'paired_test', 'welch', 'compare', 'mean_std', 'holm', 'reference', 'baseline_of', 'comparison_cell',
-           'versus_column', 'versus', 'ablation_table', 'write_fixture_run', 'contrast_pairs', 'contrast_table',
-           'point_order', 'grid_points', 'validation_pick', 'sensitivity_rows', 'sensitivity_table', 'latex_escape',
-           'markdown', 'to_latex', 'runs_sentence', 'table_note', 'per_run_csv', 'panel_grid', 'panel_title', 'panels',
-           'plot_probe_trajectories', 'unimodal_gap', 'plot_utilisation_gap', 'epoch_update_ratio', 'plot_update_ratio',
-           'paired_differences', 'plot_paired_differences', 'save_figure', 'write_report', 'read_diagnosis',
-           'diagnosis_overview', 'write_diagnosis_table', 'overview_for_latex', 'write_overview', 'write_table']
+           'in_layout', 'runs_in_layout', 'split_grid', 'run_config', 'run_design', 'run_protocol', 'annotate',
+           'run_groups', 'Comparison', 'paired', 'paired_test', 'welch', 'compare', 'mean_std', 'holm', 'reference',
+           'baseline_of', 'comparison_cell', 'versus_column', 'versus', 'ablation_table', 'write_fixture_run',
+           'contrast_pairs', 'contrast_table', 'point_order', 'grid_points', 'validation_pick', 'sensitivity_rows',
+           'sensitivity_table', 'latex_escape', 'markdown', 'to_latex', 'runs_sentence', 'table_note', 'per_run_csv',
+           'panel_grid', 'panel_title', 'panels', 'plot_probe_trajectories', 'unimodal_gap', 'plot_utilisation_gap',
+           'epoch_update_ratio', 'plot_update_ratio', 'paired_differences', 'plot_paired_differences', 'save_figure',
+           'write_report', 'read_diagnosis', 'diagnosis_overview', 'write_diagnosis_table', 'overview_for_latex',
+           'write_overview', 'write_table']
 
 # %% ../nbs/08a_report.ipynb #efafa177
 ROW_ORDER = ["baseline", "ogm_ge", "cggm", "asgml_frequency", "asgml_staleness", "asgml_adaptive", "ogm_ge+asgml_adaptive"]
@@ -49,6 +50,19 @@ def run_tag(path: str, method: str) -> str:
 def is_ablation(tag: str) -> bool:
     "Whether a run with folder tag `tag` is an ablation row (no tag, or only `VARIANT_KEYS`) rather than a grid point."
     return all(k in VARIANT_KEYS for k, _ in point_pairs(tag))
+
+def in_layout(path: str, method: str, seed: int) -> bool:
+    "Whether the run folder `path` is `<method>/seed<seed>` or `<method>/<k=v[,k=v]>/seed<seed>`, the layout `asgml sweep` writes."
+    p, tag = Path(path), run_tag(path, method)
+    return p.name == f"seed{seed}" and (not tag or (p.parent.parent.name == method and all("=" in kv for kv in tag.split(","))))
+
+def runs_in_layout(runs: pd.DataFrame, root: Path) -> pd.DataFrame:
+    "The runs of the store `root` that are in its layout; prints a sentence for each other run, which is skipped."
+    ok = np.array([in_layout(p, m, int(s)) for p, m, s in zip(runs.path, runs.method, runs.seed)] if len(runs) else [], bool)
+    for r in runs[~ok].itertuples():
+        print(f"skipping the run in {r.path}: the report reads runs at <dataset>/<method>/seed<k> in the store; "
+              f"move it to {Path(root) / r.dataset / r.method / f'seed{int(r.seed)}'} to report it")
+    return runs[ok]
 
 def split_grid(runs: pd.DataFrame) -> tuple[pd.DataFrame, pd.DataFrame]:
     "(ablation runs: at their method's own config or a variant of it, runs at a grid point)."
@@ -452,8 +466,8 @@ def write_report(root: Path | None = None, out: Path | None = None, datasets: li
     datasets : only these datasets (default all)
     """
     root = Path(root or runs_root()); out = Path(out or root.parent / "paper")
-    runs, diagnosed = load_runs(root), sorted(p.parts[-3] for p in root.glob("*/diagnosis/diagnosis.json"))
-    if runs.empty and not diagnosed: raise FileNotFoundError(f"no finished runs (metrics.json) under {root}; run `asgml sweep` first")
+    runs, diagnosed = runs_in_layout(load_runs(root), root), sorted(p.parts[-3] for p in root.glob("*/diagnosis/diagnosis.json"))
+    if runs.empty and not diagnosed: raise FileNotFoundError(f"no finished runs (metrics.json) at <dataset>/<method>/seed<k> under {root}; run `asgml sweep` first")
     (out / "tables").mkdir(parents=True, exist_ok=True); (out / "figures").mkdir(parents=True, exist_ok=True)
     tables = {}
     if diagnosed and not datasets: tables["diagnosis overview"] = write_overview(diagnosis_overview(root, diagnosed), out / "tables" / "diagnosis_overview")

@@ -12,7 +12,7 @@ from typing import Any, Callable
 import numpy as np, random, torch, torch.nn as nn, torch.nn.functional as F, yaml
 from tqdm import tqdm
 from .core import (Config, ConfigError, DataBundle, ModelConfig, ProbeConfig, TrainConfig, batches, config_to_dict, get_device, to_device,
-                        project_root, resolve_data_root, seed_everything, config_from_dict)
+                        project_root, resolve_data_root, seed_everything, config_from_dict, output_folder)
 from .metrics import accuracy, epochs_to_frac, macro_f1, utilization_gap
 from .models import ModelOutput, build_model, wants_heads
 from .registry import get_dataset
@@ -25,8 +25,8 @@ __all__ = ['make_optimizer', 'make_scheduler', 'evaluate', 'probes_on', 'loss_pr
            'model_inputs', 'probe_interval', 'has_grad', 'grad_norm', 'Trainer', 'method_settings', 'lr_scaler',
            'helper_trainer', 'DivergedError', 'non_finite_parameters', 'rng_state', 'set_rng_state', 'epoch_line',
            'resolved_config', 'flat_config', 'with_new_defaults', 'fill_missing', 'read_saved_config', 'config_diff',
-           'git_commit', 'environment', 'write_history', 'check_out_dir', 'start_logger', 'wandb_run_id', 'run',
-           'compact', 'write_probe_history', 'finish_run']
+           'git_commit', 'environment', 'write_history', 'check_out_dir', 'is_run_config', 'start_logger',
+           'wandb_run_id', 'run', 'read_checkpoint', 'compact', 'write_probe_history', 'finish_run']
 
 # %% ../nbs/06_train.ipynb #19b2f5aa
 def make_optimizer(params: list[nn.Parameter], t: TrainConfig) -> torch.optim.Optimizer:
@@ -356,9 +356,16 @@ def check_out_dir(out: Path, cfg_dict: dict) -> str:
     "'new', 'resume' or 'done' for `out`; an error naming the differing keys when it holds a run of another config."
     saved = out / "config.yaml"
     if not saved.exists(): return "new"
+    if not is_run_config(saved): raise ConfigError(f"{saved} is not the config of a run (another program's file?); choose another output folder")
     if diff := config_diff(read_saved_config(saved), cfg_dict):
         raise ConfigError(f"{out} already holds a run of another config ({'; '.join(diff[:4])}{'; ...' if len(diff) > 4 else ''}); choose another output folder or delete that one")
     return "done" if (out / "metrics.json").exists() else "resume" if (out / "checkpoint.pt").exists() else "new"
+
+def is_run_config(path: Path) -> bool:
+    "Whether `path` reads as a run's `config.yaml`: a YAML mapping with a dataset and a train section."
+    try: d = yaml.safe_load(path.read_text())
+    except (yaml.YAMLError, UnicodeDecodeError): return False
+    return isinstance(d, dict) and "dataset" in d and isinstance(d.get("train"), dict)
 
 # %% ../nbs/06_train.ipynb #d4a17a65
 def start_logger(cfg: Config, out: Path, cfg_dict: dict):
@@ -388,19 +395,27 @@ def run(cfg: Config, out_dir: str | Path) -> dict:
     cfg_dict = resolved_config(cfg, method)
     state = check_out_dir(out, cfg_dict)
     if state == "done": return json.loads((out / "metrics.json").read_text())
-    out.mkdir(parents=True, exist_ok=True)
-    seed_everything(cfg.seed)
-    data = get_dataset(cfg.dataset).build(cfg.data, cfg.seed)
-    seed_everything(cfg.seed)
-    tr = Trainer(cfg, data, method)
-    (out / "config.yaml").write_text(yaml.safe_dump(cfg_dict, sort_keys=False))
-    if state == "resume":
-        tr.load_state_dict(torch.load(out / "checkpoint.pt", weights_only=False))
-        print(f"resuming {out} after epoch {tr.epoch} of {cfg.train.epochs}")
-    tr.logger = start_logger(cfg, out, cfg_dict)
+    with output_folder(out):   # checked before anything is built; removed again if this call created it and a step below fails
+        checkpoint = read_checkpoint(out / "checkpoint.pt") if state == "resume" else None
+        seed_everything(cfg.seed)
+        data = get_dataset(cfg.dataset).build(cfg.data, cfg.seed)
+        seed_everything(cfg.seed)
+        tr = Trainer(cfg, data, method)
+        (out / "config.yaml").write_text(yaml.safe_dump(cfg_dict, sort_keys=False))
+        if checkpoint is not None:
+            tr.load_state_dict(checkpoint)
+            print(f"resuming {out} after epoch {tr.epoch} of {cfg.train.epochs}")
+        tr.logger = start_logger(cfg, out, cfg_dict)
     tr.fit(on_checkpoint=(lambda t: _atomic_save(t.state_dict(), out / "checkpoint.pt")) if cfg.train.checkpoint else None,
            progress=cfg.log.progress)
     return finish_run(tr, out, data)
+
+def read_checkpoint(path: Path) -> dict:
+    "The training state saved in `path`; an error naming the file to delete when it cannot be read."
+    try: return torch.load(path, weights_only=False)
+    except Exception as e:   # a truncated or overwritten file fails in many ways (pickle, zip, EOF)
+        raise ConfigError(f"{path} cannot be read ({type(e).__name__}: {str(e).splitlines()[0] if str(e) else 'no detail'}); "
+                          "delete it to train this run again from its first epoch") from e
 
 def compact(info: Any, max_items: int = 32) -> Any:
     "`info` with every list longer than `max_items` replaced by its length and SHA-1 (sample lists stay checkable, not copied)."

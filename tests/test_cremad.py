@@ -86,8 +86,8 @@ def test_corrupt_files_are_named_and_the_run_goes_on(raw, tmp_path):
     corrupt(bad_video); bad_audio.write_bytes(bad_audio.read_bytes()[:20])  # garbage and a truncated header
     args = ["--root", str(bad_raw), "--out", str(tmp_path / "c"), "--splits", str(bad_raw / "ogm_ge_split"), *TINY_FRAMES]
     code, out, err = prepare(*args)
-    assert code == 1 and "2 unreadable file(s)" in err
-    assert f"skipped {bad_video}" in out and f"skipped {bad_audio}" in out and "16 of 18 clips cached" in out
+    assert code == 1 and "2 clip(s) skipped, 0 with an absent file and 2 with an unreadable one" in err
+    assert out.count(str(bad_video)) == 1 and out.count(str(bad_audio)) == 1 and "16 of 18 clips cached" in out
     skipped = json.loads((tmp_path / "c" / "manifest.json").read_text())["skipped"]
     assert sorted(s["file"] for s in skipped) == sorted([str(bad_video), str(bad_audio)])
     code, out, _ = prepare(*args, "--skip-bad")
@@ -95,6 +95,19 @@ def test_corrupt_files_are_named_and_the_run_goes_on(raw, tmp_path):
     with pytest.raises(ConfigError, match="2 listed clips are not in the cache"): build_cremad(CremadConfig(cache=str(tmp_path / "c")), 0)
     b = build_cremad(CremadConfig(cache=str(tmp_path / "c"), allow_missing=True, image_size=16), 0)
     assert b.info["missing_clips"] == 2 and sum(b.info["sizes"].values()) == 16
+
+def test_partial_copy_counts_absent_files_apart_and_names_each_once(raw, tmp_path):
+    "A partial copy (most clips absent) says so: absent apart from unreadable, a few paths, each once, the list once."
+    part = tmp_path / "raw"; shutil.copytree(raw, part)
+    gone = sorted((part / "AudioWAV").glob("*.wav"))[:14]
+    for f in gone: f.unlink()
+    code, out, err = prepare("--root", str(part), "--out", str(tmp_path / "c"), "--splits", str(part / "ogm_ge_split"), *TINY_FRAMES)
+    assert code == 1 and "4 of 18 clips cached" in out and "unreadable" not in out
+    assert "14 clip(s) with an absent file: " in out and out.rstrip().endswith(", and 9 more")
+    assert all(out.count(str(f)) <= 1 for f in gone) and sum(str(f) in out for f in gone) == 5
+    assert err.count("\n") == 1 and "14 clip(s) skipped, 14 with an absent file (is --root a partial copy?)" in err
+    skipped = json.loads((tmp_path / "c" / "manifest.json").read_text())["skipped"]
+    assert len(skipped) == 14 and {s["kind"] for s in skipped} == {"absent"}
 
 def test_resume_computes_only_missing_clips(raw, cache, tmp_path):
     copy = tmp_path / "c"; shutil.copytree(cache, copy)

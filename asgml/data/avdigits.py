@@ -6,18 +6,27 @@ Docs: https://asgml.github.io/asgml/data.avdigits.html.md"""
 
 # %% ../../nbs/02_data.avdigits.ipynb #968eb490
 from __future__ import annotations
-import gzip, hashlib, json, os, re, time, zlib
+import gzip, hashlib, json, os, re, shutil, socket, tarfile, time, zlib
+from contextlib import contextmanager
 from dataclasses import dataclass
-from pathlib import Path
+from http.client import HTTPException
+from pathlib import Path, PurePosixPath
+from typing import Callable, Iterable, Iterator, NamedTuple
 import numpy as np, torch, torchaudio
 import torch.nn.functional as F
-from ..core import ConfigError, DataBundle, DictDataset, opt, resolve_data_root, stratified_split
+from torchvision.datasets import MNIST
+from torchvision.datasets.utils import download_url
+from ..core import ConfigError, DataBundle, DictDataset, opt, resolve_data_root, shared_data_root, stratified_split, user_cache
 from ..registry import register_dataset
 
 # %% auto #0
-__all__ = ['SPEAKERS', 'SPLITS', 'SAMPLE_RATE', 'MNIST_FILES', 'CLIP_NAME', 'FEATURE_VERSION', 'AVDigitsConfig', 'check_avdigits',
-           'expected_layout', 'missing_data', 'data_available', 'parse_clip_name', 'list_clips', 'read_wav',
-           'centre_fit', 'clip_samples', 'mel_power', 'feature_params', 'cache_path', 'extract_features', 'save_cache',
+__all__ = ['SPEAKERS', 'SPLITS', 'SAMPLE_RATE', 'MNIST_FILES', 'FSDD_COMMIT', 'FSDD_URL', 'FSDD_DIGEST', 'MNIST_DIGEST', 'PARTS',
+           'CLIP_NAME', 'FEATURE_VERSION', 'AVDigitsConfig', 'check_avdigits', 'expected_layout', 'not_prepared',
+           'missing_data', 'data_available', 'files_digest', 'decompressed', 'recordings_digest', 'mnist_digest',
+           'DownloadError', 'verify', 'network_timeout', 'fsdd_url', 'mnist_mirrors', 'download', 'unpack_recordings',
+           'fetch_fsdd', 'fetch_mnist', 'DataPart', 'offline_message', 'download_parts', 'fetch_avdigits',
+           'prepare_avdigits', 'data_problem', 'parse_clip_name', 'list_clips', 'read_wav', 'centre_fit',
+           'clip_samples', 'mel_power', 'feature_params', 'cache_path', 'extract_features', 'save_cache',
            'load_features', 'idx_shape', 'read_idx', 'load_mnist', 'seeded_rng', 'in_test_split', 'split_clips',
            'cap_stratified', 'split_image_pools', 'pair_images', 'pair_splits', 'pca_basis', 'project', 'occlude',
            'add_pixel_noise', 'degrade_images', 'add_audio_noise', 'standardise', 'select_clips', 'audio_splits',
@@ -31,7 +40,7 @@ SAMPLE_RATE = 8000
 @dataclass
 class AVDigitsConfig:
     "The `data` section of AV-digits: FSDD recordings paired with MNIST images of the same digit."
-    root: str | None = opt(None, doc="folder holding fsdd/ and mnist/; None -> $ASGML_DATA_ROOT or ../shared/data")
+    root: str | None = opt(None, doc="folder holding fsdd/ and mnist/; None -> $ASGML_DATA_ROOT, ../shared/data, or the copy asgml prepare avdigits downloaded")
     split: str = opt("official", choices=("official", "speaker"), doc="official: takes 0-4 are test; speaker: test_speaker is test")
     test_speaker: str = opt("theo", choices=SPEAKERS, doc="the held-out test speaker of the speaker split")
     val_speaker: str | None = opt("jackson", choices=(None, *SPEAKERS), doc="the validation speaker of the speaker split; None -> val_frac")
@@ -40,7 +49,7 @@ class AVDigitsConfig:
     n_frames: int = opt(32, lo=4, hi=512, doc="frames per clip after centre pad / crop")
     n_fft: int = opt(256, lo=64, hi=4096, doc="STFT window in samples (256 = 32 ms)")
     hop_length: int = opt(160, lo=16, hi=2048, doc="STFT hop in samples (160 = 20 ms)")
-    cache_dir: str | None = opt(None, doc="feature cache folder; None -> $ASGML_CACHE or ~/.cache/asgml")
+    cache_dir: str | None = opt(None, doc="feature cache folder; None -> $ASGML_CACHE, $XDG_CACHE_HOME/asgml or ~/.cache/asgml")
     max_per_split: int | None = opt(None, lo=10, doc="cap every split at this many clips, digits balanced (for tests)")
     image_energy: float = opt(1.0, lo=0.01, hi=1.0, doc="fraction of image variance kept (leading principal components)")
     image_occlusion: float = opt(0.0, lo=0.0, hi=1.0, doc="fraction of each image's area blanked by a random square")
@@ -61,18 +70,174 @@ def expected_layout(root: Path) -> str:
     "The files AV-digits reads under `root`, as a message."
     return (f"expected layout:\n  {root}/fsdd/recordings/{{digit}}_{{speaker}}_{{take}}.wav  (FSDD, 8 kHz mono)\n"
             + "".join(f"  {root}/mnist/{f}\n" for f in MNIST_FILES)
-            + "set data.root or $ASGML_DATA_ROOT to the folder that holds fsdd/ and mnist/")
+            + "set data.root or $ASGML_DATA_ROOT to the folder that holds fsdd/ and mnist/, or, with neither set, run `asgml prepare avdigits` to download them")
+
+def not_prepared() -> str:
+    "What to do when no data root is given and neither the shared data nor a downloaded copy exists."
+    return (f"AV-digits data not found: neither {shared_data_root()} nor the download folder {user_cache() / 'data'} exists; "
+            "run `asgml prepare avdigits` to download FSDD and MNIST (about 17 MB) there, or set data.root or $ASGML_DATA_ROOT "
+            "to a folder holding fsdd/recordings/*.wav and mnist/t10k-*-ubyte.gz")
 
 def missing_data(root: str | Path | None = None) -> str | None:
     "Why AV-digits cannot be built from `root` (resolved as `data.root` is), or None when the files are there."
-    root = resolve_data_root(root)
-    need = [root, root / "fsdd" / "recordings", *(root / "mnist" / f for f in MNIST_FILES)]
+    resolved = resolve_data_root(root)
+    if not (root or os.environ.get("ASGML_DATA_ROOT") or resolved.exists()): return not_prepared()
+    need = [resolved, resolved / "fsdd" / "recordings", *(resolved / "mnist" / f for f in MNIST_FILES)]
     missing = next((p for p in need if not p.exists()), None)
-    return None if missing is None else f"AV-digits data not found: {missing} does not exist; {expected_layout(root)}"
+    return None if missing is None else f"AV-digits data not found: {missing} does not exist; {expected_layout(resolved)}"
 
 def data_available(root: str | Path | None = None) -> bool:
     "Whether the FSDD and MNIST files are under `root`."
     return missing_data(root) is None
+
+# %% ../../nbs/02_data.avdigits.ipynb #3f1d9a02
+FSDD_COMMIT = "26eb9aaf76e81b692f806f9140c2d2777410d7a1"
+FSDD_URL = f"https://github.com/Jakobovski/free-spoken-digit-dataset/archive/{FSDD_COMMIT}.tar.gz"
+FSDD_DIGEST = (3000, "1801eae019c063377d98f831d3f93574f259475df7332bb0e3d1b080fb5e6959")   # .wav files, files_digest
+MNIST_DIGEST = (2, "17a14138f374daf54cc773c48f48e9f9be865a482225804502a45f972b89e932")    # MNIST_FILES decompressed
+
+def files_digest(named: Iterable[tuple[str, bytes]]) -> str:
+    "SHA-256 of one line `<SHA-256 of the bytes>  <name>` per (name, bytes), sorted by name: `sha256sum` piped into `sha256sum`."
+    lines = sorted((name, hashlib.sha256(data).hexdigest()) for name, data in named)
+    return hashlib.sha256("".join(f"{h}  {name}\n" for name, h in lines).encode()).hexdigest()
+
+def decompressed(path: Path) -> bytes:
+    "The gunzipped content of `path`, or its raw bytes when it is not gzip (which then fails verification)."
+    try: return gzip.decompress(path.read_bytes())
+    except (OSError, EOFError): return path.read_bytes()
+
+def recordings_digest(folder: Path) -> tuple[int, str]:
+    "How many `.wav` files `folder` holds and their `files_digest`."
+    wavs = sorted(folder.glob("*.wav"))
+    return len(wavs), files_digest((p.name, p.read_bytes()) for p in wavs)
+
+def mnist_digest(folder: Path) -> tuple[int, str]:
+    "How many of `MNIST_FILES` `folder` holds and the `files_digest` of their contents, decompressed and named without `.gz`."
+    present = [folder / f for f in MNIST_FILES if (folder / f).exists()]
+    return len(present), files_digest((p.stem, decompressed(p)) for p in present)
+
+# %% ../../nbs/02_data.avdigits.ipynb #3f1d9a05
+class DownloadError(ConfigError):
+    "AV-digits' data could not be downloaded, or does not match the published files; the message says what to do."
+
+def verify(folder: Path, found: tuple[int, str], expected: tuple[int, str], what: str) -> None:
+    "Raise `DownloadError` naming `folder` and what to delete when `found` (file count, digest) is not `expected`."
+    if found != expected:
+        raise DownloadError(f"{folder} does not hold {what} as published: expected {expected[0]} files with digest {expected[1][:16]}, "
+                            f"found {found[0]} with digest {found[1][:16]}; delete {folder} and run `asgml prepare avdigits` again")
+
+# %% ../../nbs/02_data.avdigits.ipynb #3f1d9a08
+@contextmanager
+def network_timeout(seconds: float) -> Iterator[None]:
+    "Connections and reads that wait longer than `seconds` fail instead of hanging."
+    before = socket.getdefaulttimeout()
+    socket.setdefaulttimeout(seconds)
+    try: yield
+    finally: socket.setdefaulttimeout(before)
+
+def fsdd_url() -> str:
+    "The FSDD repository archive to download: `$ASGML_FSDD_URL`, else GitHub's archive of the pinned commit."
+    return os.environ.get("ASGML_FSDD_URL") or FSDD_URL
+
+def mnist_mirrors() -> list[str]:
+    "The base URLs tried in turn for the MNIST files: `$ASGML_MNIST_URL`, else torchvision's MNIST mirrors."
+    return [os.environ["ASGML_MNIST_URL"]] if os.environ.get("ASGML_MNIST_URL") else list(MNIST.mirrors)
+
+def download(url: str, folder: Path, name: str) -> Path:
+    "`url` downloaded to `folder / name` with torchvision's downloader; `OSError` naming `url` when that fails."
+    try:
+        with network_timeout(60): download_url(url, str(folder), name)
+    except (OSError, ValueError, RecursionError, HTTPException) as e:
+        (folder / name).unlink(missing_ok=True)
+        raise OSError(f"{url}: {e}") from e
+    return folder / name
+
+# %% ../../nbs/02_data.avdigits.ipynb #3f1d9a09
+def unpack_recordings(archive: Path, dest: Path) -> Path:
+    "`dest` holding the `<top folder>/recordings/*.wav` members of the repository archive `archive`."
+    dest.mkdir(parents=True)
+    try:
+        with tarfile.open(archive) as tar:
+            for member in tar:
+                parts = PurePosixPath(member.name).parts
+                if member.isfile() and len(parts) == 3 and parts[1] == "recordings" and parts[2].endswith(".wav"):
+                    (dest / parts[2]).write_bytes(tar.extractfile(member).read())
+    except (tarfile.TarError, OSError, EOFError) as e:
+        raise DownloadError(f"{archive} is not a readable .tar.gz ({e}); delete it and run `asgml prepare avdigits` again") from e
+    return dest
+
+def fetch_fsdd(scratch: Path) -> Path:
+    "The recordings of the archive at `fsdd_url()`, downloaded and unpacked into `scratch/recordings`."
+    return unpack_recordings(download(fsdd_url(), scratch, "fsdd.tar.gz"), scratch / "recordings")
+
+def fetch_mnist(scratch: Path) -> Path:
+    "`scratch/mnist` holding the MNIST test files from the first of `mnist_mirrors()` that serves both."
+    errors = []
+    for base in mnist_mirrors():
+        try:
+            for f in MNIST_FILES: download(f"{base.rstrip('/')}/{f}", scratch / "mnist", f)
+            return scratch / "mnist"
+        except OSError as e: errors.append(str(e))
+    raise OSError("; ".join(errors))
+
+# %% ../../nbs/02_data.avdigits.ipynb #3f1d9a0c
+class DataPart(NamedTuple):
+    "One downloaded piece of AV-digits: where it goes under the data root, how to fetch it and what it must match."
+    folder: str
+    what: str
+    size: str
+    fetch: Callable[[Path], Path]
+    digest: Callable[[Path], tuple[int, str]]
+    expected: tuple[int, str]
+    def check(self, folder: Path) -> None:
+        "Raise `DownloadError` naming `folder` unless it holds exactly the published files."
+        verify(folder, self.digest(folder), self.expected, self.what)
+
+PARTS = (DataPart("fsdd/recordings", "the FSDD recordings", "16 MB", fetch_fsdd, recordings_digest, FSDD_DIGEST),
+         DataPart("mnist", "the MNIST test files", "1.6 MB", fetch_mnist, mnist_digest, MNIST_DIGEST))
+
+def offline_message(error: Exception, data: Path) -> str:
+    "One sentence: the download failed, which URLs to fetch elsewhere and where to put the files."
+    mnist = " and ".join(f"{mnist_mirrors()[0].rstrip('/')}/{f}" for f in MNIST_FILES)
+    return (f"cannot download the AV-digits data ({error}); on a machine with internet, download {fsdd_url()} and {mnist}, "
+            f"put the archive's recordings/*.wav into {data / 'fsdd' / 'recordings'} and the two .gz files into {data / 'mnist'}, "
+            "then run `asgml prepare avdigits` to verify them")
+
+def download_parts(parts: list[DataPart], scratch: Path, data: Path) -> dict[DataPart, Path]:
+    "Each of `parts` downloaded into the emptied `scratch` and verified there; `DownloadError` when offline or on a mismatch."
+    shutil.rmtree(scratch, ignore_errors=True); scratch.mkdir(parents=True)
+    try: fetched = {part: part.fetch(scratch) for part in parts}
+    except OSError as e: raise DownloadError(offline_message(e, data)) from e
+    for part, folder in fetched.items(): part.check(folder)
+    return fetched
+
+def fetch_avdigits(cache: Path) -> Path:
+    "`cache/data` holding verified FSDD recordings and MNIST test files: those already there are verified, the others downloaded first."
+    data = cache / "data"
+    for part in PARTS:
+        if (data / part.folder).exists(): part.check(data / part.folder)
+    todo = [part for part in PARTS if not (data / part.folder).exists()]
+    if todo:
+        print(f"downloading {' and '.join(f'{p.what} ({p.size})' for p in todo)} into {data} ...", flush=True)
+        for part, folder in download_parts(todo, cache / "downloads", data).items():
+            (data / part.folder).parent.mkdir(parents=True, exist_ok=True)
+            os.replace(folder, data / part.folder)
+        shutil.rmtree(cache / "downloads")
+    return data
+
+def prepare_avdigits(root: str | None = None) -> Path:
+    "The data root AV-digits reads: `root`, `$ASGML_DATA_ROOT` or `../shared/data` as they are, else the user cache, downloaded and verified."
+    if root or os.environ.get("ASGML_DATA_ROOT") or shared_data_root().exists():
+        if (problem := missing_data(root)): raise FileNotFoundError(problem)
+        return resolve_data_root(root)
+    return fetch_avdigits(user_cache())
+
+def data_problem(root: str | None = None, download: bool = False) -> str | None:
+    "Why AV-digits cannot be built from `root`, or None when it can; with `download`, `prepare_avdigits` runs first."
+    try:
+        if download: prepare_avdigits(root)
+    except (DownloadError, FileNotFoundError) as e: return str(e)
+    return missing_data(root)
 
 # %% ../../nbs/02_data.avdigits.ipynb #7cddbd4a
 CLIP_NAME = re.compile(r"(\d)_([a-z]+)_(\d+)\.wav")
@@ -123,7 +288,7 @@ def cache_path(cfg: AVDigitsConfig, clips: list[Path]) -> Path:
     "Where the features of `clips` under `cfg`'s preprocessing are cached."
     files = hashlib.sha1(";".join(f"{p.name}:{st.st_size}:{st.st_mtime_ns}" for p in clips for st in [p.stat()]).encode()).hexdigest()
     key = hashlib.sha1(json.dumps(feature_params(cfg) | {"files": files}, sort_keys=True).encode()).hexdigest()[:16]
-    return Path(cfg.cache_dir or os.environ.get("ASGML_CACHE") or "~/.cache/asgml").expanduser() / "avdigits" / f"{key}.pt"
+    return Path(cfg.cache_dir or user_cache()).expanduser() / "avdigits" / f"{key}.pt"
 
 # %% ../../nbs/02_data.avdigits.ipynb #91c9ca5e
 def extract_features(clips: list[Path], cfg: AVDigitsConfig) -> dict:
@@ -304,8 +469,8 @@ def build_avdigits(cfg: AVDigitsConfig, seed: int) -> DataBundle:
     clips and images of every split, the degradation and its seed, the normalisation statistics and the cache file.
     """
     check_avdigits(cfg)
+    if (problem := missing_data(cfg.root)): raise FileNotFoundError(problem)
     root = resolve_data_root(cfg.root)
-    if (problem := missing_data(root)): raise FileNotFoundError(problem)
     feats, cache = load_features(root, cfg)
     images, image_labels = load_mnist(root)
     clips = select_clips(feats, cfg, seed, root)

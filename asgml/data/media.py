@@ -17,8 +17,9 @@ from ..core import ConfigError, from_dict
 # %% auto #0
 __all__ = ['PREPARERS', 'IMAGENET_MEAN', 'IMAGENET_STD', 'MediaError', 'read_audio', 'frame_times', 'resize_frames', 'even_times',
            'read_frames', 'tile_clip', 'log_spectrogram', 'fbank', 'Clip', 'PrepareReport', 'sha256', 'versions',
-           'prepare_cache', 'write_manifest', 'register_preparer', 'open_cache', 'sample_frame_indices',
-           'random_resized_crop_boxes', 'crop_resize', 'resize_full', 'imagenet_normalise_', 'ClipDataset']
+           'skip_record', 'skipped_lines', 'prepare_cache', 'write_manifest', 'register_preparer', 'open_cache',
+           'sample_frame_indices', 'random_resized_crop_boxes', 'crop_resize', 'resize_full', 'imagenet_normalise_',
+           'ClipDataset']
 
 # %% ../../nbs/02a_data.media.ipynb #c083ae5c
 class MediaError(RuntimeError):
@@ -142,13 +143,28 @@ def _run_clips(clips: list[Clip], process: Callable, arrays: dict, progress: boo
     for n, i in enumerate(tqdm(todo, desc="prepare", unit="clip", disable=not progress)):
         try: rows = process(clips[i])
         except (MediaError, FileNotFoundError) as e:
-            skipped.append({"clip": clips[i].id, "file": str(getattr(e, "filename", None) or _named_file(clips[i], e)), "reason": str(e)})
-            tqdm.write(f"skipped {clips[i].id}: {e}"); continue
+            skipped.append(skip_record(clips[i], e)); continue
         for k, v in rows.items(): arrays[k][i] = v
         arrays["done"][i], computed = True, computed + 1
         if (n + 1) % flush_every == 0: _flush(arrays)
     _flush(arrays)
     return computed, skipped
+
+def skip_record(clip: Clip, e: Exception) -> dict:
+    "The manifest's record of a clip that could not be prepared: clip, file, kind ('absent' or 'unreadable') and reason."
+    file = str(getattr(e, "filename", None) or _named_file(clip, e))
+    if isinstance(e, FileNotFoundError): return {"clip": clip.id, "file": file, "kind": "absent", "reason": "no such file"}
+    return {"clip": clip.id, "file": file, "kind": "unreadable", "reason": " ".join(str(e).replace(file, "").split()).replace(" :", ":")}
+
+def skipped_lines(skipped: list[dict], show: int = 5) -> list[str]:
+    "One line per kind of skipped file, naming up to `show` files once each."
+    lines = []
+    for kind in ("absent", "unreadable"):
+        if not (these := [s for s in skipped if s.get("kind", "unreadable") == kind]): continue
+        named = [s["file"] + (f" ({s['reason']})" if kind == "unreadable" else "") for s in these[:show]]
+        more = f", and {len(these) - show} more" if len(these) > show else ""
+        lines.append(f"{len(these)} clip(s) with an {kind} file: " + ", ".join(named) + more)
+    return lines
 
 def _named_file(clip: Clip, e: Exception) -> str:
     "The clip's file that an error message names (else all of them)."

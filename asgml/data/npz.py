@@ -14,8 +14,8 @@ from ..registry import register_dataset
 
 # %% auto #0
 __all__ = ['AXES', 'RESERVED', 'SPLIT_NAMES', 'count_nonfinite', 'train_stats', 'normalise_splits', 'NpzConfig', 'load_npz',
-           'not_a_modality', 'pick_modalities', 'ignored_note', 'split_codes', 'code_splits', 'file_splits',
-           'check_npz', 'npz_splits', 'check_identity', 'build_npz']
+           'read_array', 'not_a_modality', 'pick_modalities', 'ignored_note', 'split_codes', 'code_splits',
+           'file_splits', 'index_array', 'check_npz', 'npz_splits', 'check_identity', 'check_finite', 'build_npz']
 
 # %% ../../nbs/02f_data.npz.ipynb #56667b42
 def count_nonfinite(x: np.ndarray) -> dict[str, int]:
@@ -49,7 +49,7 @@ class NpzConfig:
     modalities: list[str] = opt([], doc="arrays to use as modalities; empty -> every array of numbers with a sample shape (N, ...) except labels and the splits")
     val_frac: float = opt(0.1, lo=0.01, hi=0.5, doc="fraction of train held out for validation when the file gives no val split")
     normalise: str = opt("feature", choices=("feature", "global", "none"), doc="standardisation with train statistics")
-    n_classes: int | None = opt(None, lo=2, doc="number of classes; None -> the largest label + 1")
+    n_classes: int | None = opt(None, lo=2, doc="number of classes; None -> the number of distinct labels")
     expect_sizes: list[int] = opt([], lo=0, doc="identity check: [train, val, test] sizes (empty -> no check)")
     expect_shapes: dict[str, list[int]] = opt({}, doc="identity check: per-modality sample shape, e.g. {ecg: [12, 5000]}")
 
@@ -58,9 +58,18 @@ def load_npz(cfg: NpzConfig) -> tuple[dict[str, np.ndarray], Path]:
     if cfg.path is None: raise ConfigError("data.path is not set: give the .npz file (arrays per modality, labels, train_idx, test_idx)")
     path = Path(cfg.path).expanduser()
     if not path.is_file(): raise FileNotFoundError(f"data.path = {path} does not exist")
-    try:
-        with np.load(path, allow_pickle=False) as f: return {k: f[k] for k in f.files}, path
+    try: f = np.load(path, allow_pickle=False)
     except (ValueError, OSError) as e: raise ConfigError(f"{path} is not a readable .npz file: {e}") from e
+    with f: return {k: read_array(f, k, path) for k in f.files}, path
+
+def read_array(f: np.lib.npyio.NpzFile, key: str, path: Path) -> np.ndarray:
+    "Array `key` of the open file `f`; an error naming it when it holds Python objects or cannot be read."
+    try: return f[key]
+    except (ValueError, OSError) as e:
+        if "allow_pickle" in str(e):
+            raise ConfigError(f"{path}: array {key!r} holds Python objects (dtype object), which only pickle can load; "
+                              "save it as numbers or strings (e.g. np.asarray(x, dtype=str)) or leave it out of the file") from e
+        raise ConfigError(f"{path}: array {key!r} cannot be read ({e}); write the file again") from e
 
 # %% ../../nbs/02f_data.npz.ipynb #a8347bab
 def not_a_modality(x: np.ndarray) -> str | None:
@@ -105,7 +114,15 @@ def file_splits(a: dict[str, np.ndarray], path: Path) -> dict[str, np.ndarray]:
     if "split" in a: return code_splits(a, path)
     for k in ("train_idx", "test_idx"):
         if k not in a: raise ConfigError(f"{path} has no array {k!r} (nor a split array); it holds {sorted(a)}")
-    return {s: a[f"{s}_idx"].astype(np.int64) for s in SPLIT_NAMES if f"{s}_idx" in a}
+    return {s: index_array(a[f"{s}_idx"], f"{s}_idx", path) for s in SPLIT_NAMES if f"{s}_idx" in a}
+
+def index_array(x: np.ndarray, key: str, path: Path) -> np.ndarray:
+    "The split index array `key` as int64; an error naming it when it is empty or not a 1-D array of integers."
+    if not x.size:
+        raise ConfigError(f"{path}: {key} is empty; every split needs at least one row" + (" (or leave val_idx out: validation is then carved from train)" if key == "val_idx" else ""))
+    if x.dtype.kind not in "iu" or x.ndim != 1:
+        raise ConfigError(f"{path}: {key} must be a 1-D array of integer row indices, got {x.dtype} {x.shape} (e.g. np.asarray(idx, dtype=int))")
+    return x.astype(np.int64)
 
 # %% ../../nbs/02f_data.npz.ipynb #51a10d36
 def check_npz(a: dict[str, np.ndarray], mods: list[str], cfg: NpzConfig, path: Path) -> int:
@@ -114,11 +131,14 @@ def check_npz(a: dict[str, np.ndarray], mods: list[str], cfg: NpzConfig, path: P
         if k not in a: raise ConfigError(f"{path} has no array {k!r}; it holds {sorted(a)}")
     if not mods: raise ConfigError(f"{path} holds no modality (an array of numbers of shape (N, ...)); it holds {sorted(a)}")
     y, n = a["labels"], len(a["labels"])
-    if not np.issubdtype(y.dtype, np.integer) or y.ndim != 1: raise ConfigError(f"{path}: labels must be a 1-D integer array, got {y.dtype} {y.shape}")
+    if not np.issubdtype(y.dtype, np.integer) or y.ndim != 1 or not n: raise ConfigError(f"{path}: labels must be a 1-D integer array, got {y.dtype} {y.shape}")
     for m in mods:
         if len(a[m]) != n: raise ConfigError(f"{path}: modality {m!r} has {len(a[m])} rows but there are {n} labels")
-    c = cfg.n_classes or int(y.max()) + 1
-    if y.min() < 0 or y.max() >= c: raise ConfigError(f"{path}: labels span {y.min()} .. {y.max()}, expected 0 .. {c - 1}")
+    c = cfg.n_classes or len(np.unique(y))
+    if (bad := np.flatnonzero((y < 0) | (y >= c))).size:
+        given = f"data.n_classes = {c}" if cfg.n_classes else f"the labels take {c} distinct values"
+        raise ConfigError(f"{path}: label {y[bad[0]]} (row {bad[0]}) is outside the allowed 0 .. {c - 1} ({given}); number the classes 0 .. {c - 1}"
+                          + ("" if cfg.n_classes else ", or set data.n_classes when some class has no sample"))
     return c
 
 def npz_splits(given: dict[str, np.ndarray], labels: np.ndarray, cfg: NpzConfig, seed: int, path: Path) -> dict[str, np.ndarray]:
@@ -140,7 +160,15 @@ def check_identity(sizes: dict[str, int], shapes: dict[str, tuple], hist: np.nda
         raise ConfigError(f"{path}: split sizes train/val/test are {list(sizes.values())}, data.expect_sizes says {cfg.expect_sizes}")
     for m, s in cfg.expect_shapes.items():
         if tuple(s) != shapes.get(m): raise ConfigError(f"{path}: modality {m!r} has sample shape {shapes.get(m)}, data.expect_shapes says {tuple(s)}")
-    if (absent := np.flatnonzero(hist == 0)).size: raise ConfigError(f"{path}: the train split has no sample of class {absent.tolist()}")
+    if (absent := np.flatnonzero(hist == 0)).size:
+        raise ConfigError(f"{path}: the train split has no sample of class {absent.tolist()} (of 0 .. {len(hist) - 1}); every class needs train samples")
+
+def check_finite(splits: dict[str, np.ndarray], modality: str, path: Path) -> None:
+    "Refuse a modality with a split where no value is finite (cleaning would silently make it all zeros)."
+    for s, x in splits.items():
+        if x.size and not np.isfinite(x).any():
+            raise ConfigError(f"{path}: modality {modality!r} has no finite value in the {s} split (all {x.size} values are NaN or inf); "
+                              "fix the array, or leave it out with data.modalities")
 
 @register_dataset("npz", NpzConfig)
 def build_npz(cfg: NpzConfig, seed: int) -> DataBundle:
@@ -160,7 +188,9 @@ def build_npz(cfg: NpzConfig, seed: int) -> DataBundle:
     check_identity({s: len(idx[s]) for s in ("train", "val", "test")}, {m: a[m].shape[1:] for m in mods}, hist["train"], cfg, path)
     if ignored: print(ignored_note(path, ignored))
     data, nonfinite = {}, {}
-    for m in mods: data[m], nonfinite[m] = normalise_splits({s: a[m][i] for s, i in idx.items()}, cfg.normalise)
+    for m in mods:
+        check_finite(splits := {s: a[m][i] for s, i in idx.items()}, m, path)
+        data[m], nonfinite[m] = normalise_splits(splits, cfg.normalise)
     ds = {s: DictDataset({m: data[m][s] for m in mods}, torch.from_numpy(a["labels"][i])) for s, i in idx.items()}
     info = {"name": cfg.name or path.stem, "path": str(path), "modalities": mods, "ignored": ignored, "sizes": {s: len(i) for s, i in idx.items()},
             "normalise": cfg.normalise, "label_histogram": {s: h.tolist() for s, h in hist.items()}, "nonfinite": nonfinite,
