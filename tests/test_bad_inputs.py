@@ -159,7 +159,7 @@ def one_config_per_dataset() -> dict[str, str]:
     return names
 
 def value_at(cfg: object, key: str) -> object:
-    for part in key.split("."): cfg = getattr(cfg, part)
+    for part in key.split("."): cfg = cfg[part] if isinstance(cfg, dict) else getattr(cfg, part)
     return cfg
 
 def test_every_float_key_refuses_nan_and_inf_and_reads_scientific_notation():
@@ -167,7 +167,7 @@ def test_every_float_key_refuses_nan_and_inf_and_reads_scientific_notation():
     checked, nonfinite = set(), (".nan", ".inf", "-.inf")
     for dataset, name in one_config_per_dataset().items():
         cfg = load_config(name)
-        sections = {k: type(v) for k, v in vars(cfg).items() if dataclasses.is_dataclass(v)}
+        sections = {k: type(v) for k, v in vars(cfg).items() if dataclasses.is_dataclass(v)} | {f"methods.{n}": type(v) for n, v in cfg.methods.items()}
         for i, (key, is_list) in enumerate(k for s, cls in sections.items() for k in float_keys(cls, f"{s}.")):
             bad = nonfinite[i % 3]
             with pytest.raises(ConfigError, match="is not a finite number") as e: load_config(name, [f"{key}={f'[{bad}]' if is_list else bad}"])
