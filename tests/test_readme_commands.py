@@ -52,7 +52,7 @@ def test_readme_marks_its_commands_and_every_rule_is_used():
     unused = [p for p, _ in RULES if not any(re.search(p, c) for c in commands)]
     assert not unused, f"rules that match no README command: {unused}"
 
-@pytest.mark.parametrize("command", readme_commands())
+@pytest.mark.parametrize("command", readme_commands(), ids=lambda c: c.removeprefix(".venv/bin/")[:90])
 def test_readme_command_runs_on_a_fresh_clone(clone, command):
     action = rule(command)
     if isinstance(action, str): pytest.skip(action)
