@@ -1,4 +1,4 @@
-"""`asgml train` for one run, `asgml prepare` to cache a dataset's media once, `asgml sweep` for many, `asgml report` for the paper's tables and figures, `asgml demo` for the README's main job.
+"""`asgml train` for one run, `asgml prepare` to cache a dataset's media once, `asgml sweep` for many, `asgml report` for the paper's tables and figures, `asgml demo` for the README's main job, `asgml config` for what there is to choose from.
 
 Docs: https://asgml.github.io/asgml/cli.html.md"""
 
@@ -6,22 +6,51 @@ Docs: https://asgml.github.io/asgml/cli.html.md"""
 
 # %% ../nbs/09_cli.ipynb #291cfd9b
 from __future__ import annotations
-import argparse, sys, time
+import argparse, dataclasses, difflib, shlex, signal, sys, textwrap, time
+from importlib import resources
 from pathlib import Path
+from typing import Any
 import yaml
-from .core import ConfigError, config_dir, load_config, parse_value, user_cache
-from .data.avdigits import data_problem, prepare_avdigits
-from .registry import get_dataset, known_datasets
-from .diagnose import diagnosis_dir, run_diagnosis
-from .experiments import PROTOCOLS, load_runs, read_grid, run_dir, run_sweep, runs_root, sweep_specs
-from .report import markdown, read_diagnosis, table_note, write_report
-from .registry import known_methods, sweep_methods
-from .train import run
+from . import __version__
 
 # %% auto #0
-__all__ = ['DEMO_METHODS', 'DEMO_OVERRIDES', 'HelpFormatter', 'cmd_train', 'cmd_sweep', 'cmd_report', 'cmd_diagnose',
-           'available_datasets', 'cmd_demo', 'parse_params', 'preparers', 'cmd_prepare', 'parser', 'error_sentence',
-           'main']
+__all__ = ['LOSS_PROTOCOLS', 'DEMO_METHODS', 'DEMO_OVERRIDES', 'TOP_KEY_NOTES', 'shipped_names', 'unknown_name', 'check_configs',
+           'check_methods', 'check_grid', 'HelpFormatter', 'checkpoint_note', 'cmd_train', 'sweep_plan', 'cmd_sweep',
+           'cmd_report', 'cmd_diagnose', 'available_datasets', 'cmd_demo', 'parse_params', 'preparers', 'cmd_prepare',
+           'allowed_values', 'flow_yaml', 'default_of', 'key_note', 'config_lines', 'cmd_config_show', 'first_comment',
+           'cmd_config_list', 'parser', 'error_sentence', 'interrupt_note', 'run_command', 'main']
+
+# %% ../nbs/09_cli.ipynb #847c5f1c
+LOSS_PROTOCOLS = ("joint", "joint+unimodal")   # `asgml.experiments.PROTOCOLS`, named here so that the help needs no import
+
+def shipped_names(folder: str = "") -> list[str]:
+    "Names of the YAML files shipped in `asgml/configs/<folder>`, read without importing the package's modules."
+    return sorted(p.stem for p in (Path(str(resources.files("asgml"))) / "configs" / folder).glob("*.yaml"))
+
+def unknown_name(option: str, value: str, known: list[str], what: str, alternative: str = "") -> Exception:
+    "The one-sentence error for `value`, given to `option`, that is not among `known`: the closest name (a name it begins first), then all of them."
+    from asgml.core import ConfigError
+    hint = [k for k in known if k.startswith(value)][:1] or difflib.get_close_matches(value, known, n=1, cutoff=0.6)
+    return ConfigError(f"{option} {value!r} is not {what}" + (f" (did you mean {hint[0]!r}?)" if hint else "")
+                       + f"; known: {', '.join(known)}{alternative}")
+
+# %% ../nbs/09_cli.ipynb #0ad8cf74
+def check_configs(option: str, names: list[str]) -> None:
+    "Raise for the first of `names` that is neither a shipped config nor a YAML path."
+    for n in names:
+        if not Path(n).suffix and n not in shipped_names(): raise unknown_name(option, n, shipped_names(), "a shipped config", "; or give a YAML file")
+
+def check_methods(option: str, names: list[str]) -> None:
+    "Raise for the first method of `names` (each composed with +) that is not registered."
+    from asgml.registry import known_methods
+    known = known_methods()
+    for part in (p for n in names for p in n.split("+")):
+        if part not in known: raise unknown_name(option, part, known, "a method", " (compose them with +, e.g. ogm_ge+asgml_adaptive)")
+
+def check_grid(name: str | None) -> None:
+    "Raise when `name` is neither a shipped grid nor a YAML path."
+    if name and not Path(name).suffix and name not in shipped_names("grids"):
+        raise unknown_name("--grid", name, shipped_names("grids"), "a shipped grid", "; or give a YAML file")
 
 # %% ../nbs/09_cli.ipynb #dd5f8347
 class HelpFormatter(argparse.ArgumentDefaultsHelpFormatter):
@@ -31,33 +60,44 @@ class HelpFormatter(argparse.ArgumentDefaultsHelpFormatter):
 
 def _train_parser(sub) -> None:
     p = sub.add_parser("train", help="train one configuration and write its record", formatter_class=HelpFormatter)
-    p.add_argument("--config", required=True, help="a shipped dataset config (synthetic, avdigits, ...) or a YAML file")
-    p.add_argument("--method", default=None, help=f"training method, one of {', '.join(known_methods())}; compose with + (default: the config's, else baseline)")
+    p.add_argument("--config", required=True, help="a shipped config (synthetic, avdigits, ...; `asgml config list`) or a YAML file")
+    p.add_argument("--method", default=None, help="training method (`asgml config list` names them); compose with + (default: the config's, else baseline)")
     p.add_argument("--no-asgml", action="store_true", help="same as --method baseline")
     p.add_argument("--seed", type=int, default=None, help="seed for everything (default: the config's, else 0)")
-    p.add_argument("--set", dest="overrides", action="append", default=[], metavar="KEY=VALUE", help="override, e.g. train.epochs=5 (repeatable)")
+    p.add_argument("--set", dest="overrides", action="append", default=[], metavar="KEY=VALUE", help="override, e.g. train.epochs=5 (repeatable; `asgml config show` lists the keys)")
     p.add_argument("--out", default=None, help="output folder (default: runs/<config name>/<method>/seed<k>)")
     p.set_defaults(func=cmd_train)
 
+def checkpoint_note(out: Path, epochs: int) -> str:
+    "Where an interrupted run stands: the epoch its checkpoint holds, or that it has none yet."
+    if not (out / "checkpoint.pt").exists(): return f"interrupted before its first epoch ended, so {out} holds no checkpoint yet"
+    import torch
+    done = torch.load(out / "checkpoint.pt", map_location="cpu", weights_only=False, mmap=True)["epoch"]
+    return f"interrupted after epoch {done} of {epochs}; the checkpoint in {out} resumes it"
+
 def cmd_train(a: argparse.Namespace) -> None:
-    "Validate the config, train, print the headline metrics."
+    "Validate the config, train, print the headline metrics; Ctrl-C ends it with the epoch its checkpoint holds."
+    from asgml.core import load_config
+    from asgml.experiments import run_dir
+    from asgml.train import run
+    check_configs("--config", [a.config]); check_methods("--method", [a.method] if a.method else [])
     cfg = load_config(a.config, a.overrides, method="baseline" if a.no_asgml else a.method, seed=a.seed)
     out = Path(a.out or run_dir(a.config, cfg.method, cfg.seed, Path("runs")))
-    m = run(cfg, out)
+    try: m = run(cfg, out)
+    except KeyboardInterrupt: raise KeyboardInterrupt(checkpoint_note(out, cfg.train.epochs)) from None
     print(f"test_acc {m['test_acc']:.4f}  macro_f1 {m['test_macro_f1']:.4f}  best_val_acc {m['best_val_acc']:.4f} (epoch {m['best_epoch']})  "
           f"unimodal {', '.join(f'{k} {v:.4f}' for k, v in m['unimodal_test_acc'].items())}\nrecord in {out}")
 
 # %% ../nbs/09_cli.ipynb #f71e7560
 def _sweep_parser(sub) -> None:
     p = sub.add_parser("sweep", help="run dataset x method x seed (x grid) through papermill; skips finished runs", formatter_class=HelpFormatter)
-    p.add_argument("--datasets", nargs="+", default=["synthetic", "avdigits"], help="datasets (those without data are skipped)")
-    p.add_argument("--methods", nargs="+", default=sweep_methods(), help="methods; compose with + (default: every method the registry puts in the sweep)")
+    p.add_argument("--datasets", nargs="+", default=["synthetic", "avdigits"], help="shipped configs or YAML files (those without data are skipped)")
+    p.add_argument("--methods", nargs="+", default=None, help="methods (`asgml config list`); compose with + (default: every method the registry puts in the sweep)")
     p.add_argument("--seeds", nargs="+", type=int, default=[0, 1, 2, 3, 4])
     p.add_argument("--set", dest="overrides", action="append", default=[], metavar="KEY=VALUE", help="override applied to every run")
-    p.add_argument("--protocols", nargs="+", choices=list(PROTOCOLS), default=list(PROTOCOLS),
+    p.add_argument("--protocols", nargs="+", choices=LOSS_PROTOCOLS, default=list(LOSS_PROTOCOLS),
                    help="loss protocols: every method without unimodal losses of its own runs under each (joint: fused CE; joint+unimodal: plus each modality's CE)")
-    shipped = ", ".join(sorted(q.stem for q in (config_dir() / "grids").glob("*.yaml")))
-    p.add_argument("--grid", default=None, help=f"YAML mapping config keys to value lists (or a shipped grid: {shipped}); one run folder per point")
+    p.add_argument("--grid", default=None, help=f"YAML mapping config keys to value lists (or a shipped grid: {', '.join(shipped_names('grids'))}); one run folder per point")
     p.add_argument("--one-at-a-time", action="store_true", help="vary one grid key at a time (a sensitivity study) instead of every combination")
     p.add_argument("--workers", type=int, default=1, help="parallel local runs")
     p.add_argument("--executor", choices=("local", "slurm"), default="local")
@@ -67,12 +107,27 @@ def _sweep_parser(sub) -> None:
     p.add_argument("--array-parallelism", type=int, default=32, help="slurm: array tasks running at once")
     p.add_argument("--cluster", choices=("slurm", "local", "debug"), default=None, help="submitit back end (default: slurm when available); local runs the jobs on this machine")
     p.add_argument("--runs", type=Path, default=None, help="run store folder (default: papermill_runs/ of the checkout)")
+    p.add_argument("--dry-run", action="store_true", help="check everything and list the runs and their state, run nothing")
     p.set_defaults(func=cmd_sweep)
 
+def sweep_plan(specs: list, root: Path | None) -> str:
+    "One line per run, its state ('done', 'failed' earlier: retried, or 'todo') and folder, then the counts; refuses as the sweep would."
+    from asgml.experiments import check_store, run_status, runs_root
+    root = Path(root or runs_root()).resolve()
+    check_store(specs, root)
+    states = [run_status(s.folder(root)) for s in specs]
+    lines = [f"{st:6} {s.folder(root)}" for st, s in zip(states, specs)]
+    return "\n".join([*lines, f"{len(specs)} runs: " + ", ".join(f"{states.count(k)} {k}" for k in ("todo", "failed", "done") if k in states)])
+
 def cmd_sweep(a: argparse.Namespace) -> None:
-    "Build and validate every run, run those not done, print the outcome."
+    "Build and validate every run, run those not done (or list them with --dry-run), print the outcome."
+    from asgml.experiments import read_grid, run_sweep, sweep_specs
+    from asgml.registry import sweep_methods
+    methods = a.methods or sweep_methods()
+    check_configs("--datasets", a.datasets); check_methods("--methods", methods); check_grid(a.grid)
     t0 = time.time()
-    specs = sweep_specs(available_datasets(a.datasets), a.methods, a.seeds, a.overrides, read_grid(a.grid) if a.grid else None, a.one_at_a_time, a.protocols)
+    specs = sweep_specs(available_datasets(a.datasets), methods, a.seeds, a.overrides, read_grid(a.grid) if a.grid else None, a.one_at_a_time, a.protocols)
+    if a.dry_run: print(sweep_plan(specs, a.runs)); return
     slurm = dict(partition=a.partition, gpus=a.gpus, time_min=a.time_min, array_parallelism=a.array_parallelism, cluster=a.cluster)
     res = run_sweep(specs, a.runs, a.executor, a.workers, **(slurm if a.executor == "slurm" else {}))
     print(f"{len(specs)} runs in {time.time() - t0:.0f} s: " + ", ".join(f"{n} {k}" for k, n in res.status.value_counts().items()))
@@ -90,6 +145,8 @@ def _report_parser(sub) -> None:
 
 def cmd_report(a: argparse.Namespace) -> None:
     "Write and print the tables."
+    from asgml.experiments import runs_root
+    from asgml.report import markdown, table_note, write_report
     out = a.out or Path(a.runs or runs_root()).parent / "paper"
     for ds, t in write_report(a.runs, out, a.datasets).items(): print(f"\n{ds}\n{markdown(t)}\n\n{table_note(t)}")
     print(f"\ntables in {out / 'tables'}, figures in {out / 'figures'}")
@@ -97,7 +154,7 @@ def cmd_report(a: argparse.Namespace) -> None:
 # %% ../nbs/09_cli.ipynb #cd07c4b9
 def _diagnose_parser(sub) -> None:
     p = sub.add_parser("diagnose", help="is a modality suppressed? each encoder alone vs joint training, probes on frozen features", formatter_class=HelpFormatter)
-    p.add_argument("config", help="a shipped config (synthetic, synthetic_conditional, avdigits, ...) or a YAML file")
+    p.add_argument("config", help="a shipped config (synthetic, synthetic_conditional, avdigits, ...; `asgml config list`) or a YAML file")
     p.add_argument("--seeds", nargs="+", type=int, default=[0, 1, 2])
     p.add_argument("--set", dest="overrides", action="append", default=[], metavar="KEY=VALUE", help="override applied to every run of the diagnosis")
     p.add_argument("--workers", type=int, default=1, help="seeds diagnosed in parallel")
@@ -106,6 +163,9 @@ def _diagnose_parser(sub) -> None:
 
 def cmd_diagnose(a: argparse.Namespace) -> None:
     "Diagnose the config over the seeds, print the table and where the record is."
+    from asgml.diagnose import diagnosis_dir, run_diagnosis
+    from asgml.report import markdown, read_diagnosis, table_note
+    check_configs("config", [a.config])
     t0, table = time.time(), run_diagnosis(a.config, a.seeds, a.overrides, a.runs, a.workers)
     folder = diagnosis_dir(a.config, a.runs)
     print(f"{markdown(table)}\n\n{table_note(read_diagnosis(folder.parent.parent, folder.parent.name))}\n"
@@ -117,6 +177,8 @@ DEMO_OVERRIDES = {"avdigits": ["train.epochs=8"]}
 
 def available_datasets(names: list[str], download: bool = False) -> list[str]:
     "The datasets among `names` whose data can be found, AV-digits' downloaded first when `download`; says why it skips the others."
+    from asgml.core import load_config
+    from asgml.data.avdigits import data_problem
     ok = []
     for n in names:
         cfg = load_config(n)
@@ -137,6 +199,8 @@ def _demo_parser(sub) -> None:
 
 def cmd_demo(a: argparse.Namespace) -> None:
     "Run the comparison through papermill, then print the table and write the report."
+    from asgml.experiments import run_sweep, sweep_specs
+    from asgml.report import markdown, table_note, write_report
     t0, specs, a.runs = time.time(), [], a.runs.resolve()
     for ds in available_datasets(a.datasets, download=True): specs += sweep_specs([ds], a.methods, a.seeds, [*DEMO_OVERRIDES.get(ds, []), *a.overrides])
     print(f"{len(specs)} runs, {a.workers} at a time, into {a.runs.resolve()}", flush=True)
@@ -163,13 +227,16 @@ def _prepare_parser(sub) -> None:
 
 def parse_params(items: list[str]) -> dict:
     "`key=value` strings as a dict, values parsed as YAML."
+    from asgml.core import ConfigError, parse_value
     bad = [s for s in items if "=" not in s or not s.split("=", 1)[0]]
     if bad: raise ConfigError(f"--param {bad[0]!r} is not of the form key=value (e.g. frame_height=112)")
     return {k.strip(): parse_value(v, f"--param {k + '=' + v!r}") for k, v in (s.split("=", 1) for s in items)}
 
 def preparers() -> dict:
     "Every dataset's prepare function, by dataset name (importing each dataset's module registers its own)."
+    from asgml.core import ConfigError
     from asgml.data.media import PREPARERS
+    from asgml.registry import get_dataset, known_datasets
     for name in known_datasets():
         try: get_dataset(name)
         except ConfigError: pass   # a config name that is not a dataset's, e.g. avdigits_clean
@@ -177,6 +244,9 @@ def preparers() -> dict:
 
 def cmd_prepare(a: argparse.Namespace) -> None:
     "Prepare the cache (AV-digits: find or download its data); report skipped files by kind and a few by name; exit 1 when any was skipped, unless --skip-bad."
+    from asgml.core import ConfigError, user_cache
+    from asgml.data.avdigits import prepare_avdigits
+    from asgml.registry import get_dataset
     from asgml.data.media import skipped_lines
     get_dataset(a.dataset)
     if a.dataset == "avdigits":
@@ -196,12 +266,82 @@ def cmd_prepare(a: argparse.Namespace) -> None:
               "(only they are redone), or pass --skip-bad", file=sys.stderr)
         sys.exit(1)
 
+# %% ../nbs/09_cli.ipynb #a8c187ea
+TOP_KEY_NOTES = {"dataset": "the dataset the config loads (`asgml config list`)", "method": "training method (`asgml config list`); compose with +",
+                 "seed": "one seed for everything"}
+
+def allowed_values(md: dict) -> str:
+    "A field's choices or range, as text ('' when it has neither)."
+    lo, hi = md.get("lo"), md.get("hi")
+    if md.get("choices"): return "one of " + ", ".join(map(str, md["choices"]))
+    if lo is not None and hi is not None: return f"{lo} .. {hi}"
+    return f">= {lo}" if lo is not None else f"<= {hi}" if hi is not None else ""
+
+def flow_yaml(value: Any) -> str:
+    "`value` as one line of YAML."
+    return yaml.safe_dump(value, default_flow_style=True, width=10**6).removesuffix("\n...\n").strip()
+
+def default_of(f: dataclasses.Field) -> Any:
+    "The default a field declares (None when it has none)."
+    return f.default_factory() if f.default_factory is not dataclasses.MISSING else None if f.default is dataclasses.MISSING else f.default
+
+def key_note(f: dataclasses.Field, value: Any) -> str:
+    "A key's type, allowed values and meaning, and its default when `value` differs from it."
+    tp = f.type if isinstance(f.type, str) else getattr(f.type, "__name__", str(f.type))
+    changed = f" (default {flow_yaml(default_of(f))})" if f.metadata and value != default_of(f) else ""
+    return "; ".join(s for s in (tp, allowed_values(f.metadata), f.metadata.get("doc") or TOP_KEY_NOTES.get(f.name, "")) if s) + changed
+
+# %% ../nbs/09_cli.ipynb #52c5df02
+def config_lines(obj: Any, indent: int = 0) -> list[str]:
+    "A config dataclass as YAML lines, each key followed by its note as a comment; sections nested."
+    lines = []
+    for f in dataclasses.fields(obj):
+        value, pad = getattr(obj, f.name), " " * indent
+        if dataclasses.is_dataclass(value):
+            lines += [f"{pad}{f.name}:".ljust(40) + f"  # {(type(value).__doc__ or '').splitlines()[0]}", *config_lines(value, indent + 2)]
+        else: lines.append(f"{pad}{f.name}: {flow_yaml(value)}".ljust(40) + f"  # {key_note(f, value)}")
+    return lines
+
+def _config_parser(sub) -> None:
+    p = sub.add_parser("config", help="the shipped configs, grids, methods and datasets; a config with every key explained", formatter_class=HelpFormatter)
+    what = p.add_subparsers(dest="action", required=True, metavar="ACTION")
+    what.add_parser("list", help="shipped configs and grids, methods, datasets").set_defaults(func=cmd_config_list)
+    s = what.add_parser("show", help="a config resolved: every key with its value, type, allowed values and meaning", formatter_class=HelpFormatter)
+    s.add_argument("config", help="a shipped config name (`asgml config list`) or a YAML file")
+    s.add_argument("--set", dest="overrides", action="append", default=[], metavar="KEY=VALUE", help="override, e.g. train.epochs=5 (repeatable)")
+    s.set_defaults(func=cmd_config_show)
+
+def cmd_config_show(a: argparse.Namespace) -> None:
+    "Print the resolved config with a note on every key."
+    from asgml.core import load_config
+    check_configs("config", [a.config])
+    print(f"# {a.config} resolved, every default filled in; each key: type; allowed values; meaning (the default where this config changes it)")
+    print("\n".join(config_lines(load_config(a.config, a.overrides))))
+
+# %% ../nbs/09_cli.ipynb #7d87b238
+def first_comment(path: Path) -> str:
+    "The first comment line of a YAML file, without its '#'."
+    return next((l.lstrip("# ").strip() for l in path.read_text().splitlines() if l.startswith("#")), "")
+
+def cmd_config_list(a: argparse.Namespace) -> None:
+    "Print the shipped configs and grids, the methods and the datasets."
+    from asgml.core import config_dir
+    from asgml.registry import DATASETS, METHODS, known_methods
+    datasets = sorted({yaml.safe_load((config_dir() / f"{n}.yaml").read_text())["dataset"] for n in shipped_names()} | set(DATASETS))
+    print("configs (train --config, sweep --datasets, diagnose; `asgml config show <name>` explains every key):")
+    for n in shipped_names(): print(f"  {n:26}{textwrap.shorten(first_comment(config_dir() / f'{n}.yaml'), 100, placeholder=' ...')}")
+    print(f"grids (sweep --grid): {', '.join(shipped_names('grids'))}")
+    print("methods (train --method, sweep --methods; compose with +, e.g. ogm_ge+asgml_adaptive):")
+    for m in known_methods(): print(f"  {m:26}{METHODS[m].display} ({METHODS[m].family}): {(METHODS[m].cls.__doc__ or '').splitlines()[0]}")
+    print(f"datasets (a config's dataset key): {', '.join(datasets)}")
+
 # %% ../nbs/09_cli.ipynb #b95287b6
 def parser() -> argparse.ArgumentParser:
     "The `asgml` command and its sub-commands."
     p = argparse.ArgumentParser(prog="asgml", description="Asynchronous Staleness-Guided Multimodal Learning: train, compare, report.")
+    p.add_argument("--version", action="version", version=f"asgml {__version__}")
     sub = p.add_subparsers(dest="command", required=True, metavar="COMMAND")
-    _train_parser(sub); _prepare_parser(sub); _sweep_parser(sub); _report_parser(sub); _diagnose_parser(sub); _demo_parser(sub)
+    _train_parser(sub); _prepare_parser(sub); _sweep_parser(sub); _report_parser(sub); _diagnose_parser(sub); _demo_parser(sub); _config_parser(sub)
     return p
 
 def error_sentence(e: Exception) -> str:
@@ -209,9 +349,27 @@ def error_sentence(e: Exception) -> str:
     if not isinstance(e, OSError) or not e.strerror: return str(e)
     return e.strerror if not e.filename or str(e.filename) in e.strerror else f"{e.filename}: {e.strerror}"
 
-def main(argv: list[str] | None = None) -> None:
-    "Run the `asgml` command line."
-    a = parser().parse_args(argv)
+def interrupt_note(e: KeyboardInterrupt) -> str:
+    "What Ctrl-C left behind: a sweep's finished, interrupted and unstarted runs, or what the command attached to the interrupt."
+    if not isinstance(getattr(e, "results", None), list): return str(e) or "interrupted"
+    states = [r["status"] for r in e.results]
+    stopped = [r["folder"] for r in e.results if r["status"] == "interrupted"]
+    return (f"interrupted: {states.count('ran') + states.count('skipped')} of {len(states)} runs finished, {len(stopped)} interrupted"
+            + (f" ({', '.join(stopped)})" if stopped else "") + f", {states.count('not started')} not started; an interrupted run resumes from its last checkpoint")
+
+def run_command(a: argparse.Namespace) -> None:
+    "Run the parsed command; a `ConfigError` or an OS error about a file ends it with one sentence and status 2."
+    from asgml.core import ConfigError
     try: a.func(a)
     except (ConfigError, OSError) as e:
         print(f"asgml {a.command}: error: {error_sentence(e)}", file=sys.stderr); sys.exit(2)
+
+def main(argv: list[str] | None = None) -> None:
+    "Run the `asgml` command line."
+    argv = sys.argv[1:] if argv is None else argv
+    a = parser().parse_args(argv)
+    try: run_command(a)
+    except KeyboardInterrupt as e:
+        signal.signal(signal.SIGINT, signal.SIG_IGN)   # a second Ctrl-C cannot cut this line short
+        print(f"asgml {a.command}: {interrupt_note(e)}: rerun the same command ({shlex.join(['asgml', *argv])})", file=sys.stderr, flush=True)
+        sys.exit(130)

@@ -6,8 +6,8 @@ Docs: https://asgml.github.io/asgml/experiments.html.md"""
 
 # %% ../nbs/08_experiments.ipynb #f9b7b9b3
 from __future__ import annotations
-import itertools, json, os, time, traceback
-from concurrent.futures import ThreadPoolExecutor
+import contextlib, itertools, json, os, signal, threading, time, traceback
+from concurrent.futures import Future, ThreadPoolExecutor, wait
 from dataclasses import dataclass, field
 from pathlib import Path
 import numpy as np, pandas as pd, yaml
@@ -18,8 +18,9 @@ from .train import check_method, config_diff, read_saved_config, resolved_config
 
 # %% auto #0
 __all__ = ['QUIET_KERNEL', 'GRID_ALIASES', 'PROTOCOLS', 'PER_MODALITY', 'runs_root', 'template_path', 'benchmark_name', 'run_dir',
-           'execute_run', 'execute_template', 'RunSpec', 'spec_config', 'store_conflicts', 'run_status', 'execute_spec',
-           'read_grid', 'expand_grid', 'protocol_points', 'sweep_specs', 'run_local', 'run_slurm', 'run_sweep',
+           'execute_run', 'execute_template', 'RunSpec', 'spec_config', 'store_conflicts', 'check_store', 'run_status',
+           'failure_line', 'execute_spec', 'read_grid', 'expand_grid', 'protocol_points', 'sweep_specs',
+           'SweepInterrupted', 'signal_children', 'stop_kernels', 'outcome', 'run_local', 'run_slurm', 'run_sweep',
            'config_key', 'load_runs']
 
 # %% ../nbs/08_experiments.ipynb #a1ba1de3
@@ -87,21 +88,38 @@ def store_conflicts(specs: list[RunSpec], root: Path) -> list[str]:
             out.append(f"{s.folder(root)} ({'; '.join(diff[:3])}{'; ...' if len(diff) > 3 else ''})")
     return out
 
+def check_store(specs: list[RunSpec], root: Path) -> None:
+    "Refuse, naming the differing keys, when folders of `specs` hold runs of another config (a sweep would report them as done)."
+    if bad := store_conflicts(specs, root):
+        raise ConfigError(f"{len(bad)} run folder(s) of this sweep hold a run of another config, which the sweep would report as done: "
+                          + ", ".join(bad[:5]) + (", ..." if len(bad) > 5 else "") + "; sweep into another store (--runs) or delete those folders")
+
 def run_status(folder: Path) -> str:
     "'done', 'failed' or 'todo' for a run folder (of the requested config: `run_sweep` checks that first)."
     return "done" if (folder / "metrics.json").exists() else "failed" if (folder / "error.json").exists() else "todo"
 
-def execute_spec(spec: RunSpec, root: Path) -> dict:
-    "Run one spec through papermill unless it is done; record a failure in `error.json` instead of raising."
+def failure_line(e: Exception) -> str:
+    "What went wrong in one line: a failed cell's exception and message (papermill's own text opens with a rule), else the exception."
+    first = f"{e.ename}: {e.evalue}" if hasattr(e, "ename") else f"{type(e).__name__}: {e}"
+    return first.strip().splitlines()[0]
+
+def execute_spec(spec: RunSpec, root: Path, stop: threading.Event | None = None) -> dict:
+    """Run one spec through papermill unless it is done; record a failure in `error.json` instead of raising.
+
+    Once `stop` is set (Ctrl-C in `run_local`) a spec is not started, and one whose kernel is stopped is 'interrupted',
+    not failed: it keeps its last checkpoint, which the next sweep resumes.
+    """
     out = spec.folder(root)
     if run_status(out) == "done": return {"folder": str(out), "status": "skipped"}
+    if stop is not None and stop.is_set(): return {"folder": str(out), "status": "not started"}
     (out / "error.json").unlink(missing_ok=True)
     t0 = time.time()
     try: execute_run(spec.dataset, spec.method, spec.seed, spec.overrides, root, tag=spec.tag)
     except Exception as e:
-        err = {"error": f"{type(e).__name__}: {e}".strip()[:2000], "traceback": traceback.format_exc()[-6000:], "spec": spec.__dict__}
+        if stop is not None and stop.is_set(): return {"folder": str(out), "status": "interrupted"}
+        err = {"error": failure_line(e)[:2000], "traceback": traceback.format_exc()[-6000:], "spec": spec.__dict__}
         out.mkdir(parents=True, exist_ok=True); (out / "error.json").write_text(json.dumps(err, indent=2))
-        return {"folder": str(out), "status": "failed", "error": err["error"].splitlines()[0]}
+        return {"folder": str(out), "status": "failed", "error": err["error"]}
     return {"folder": str(out), "status": "ran", "sec": time.time() - t0}
 
 # %% ../nbs/08_experiments.ipynb #4f0dc79b
@@ -146,14 +164,53 @@ def sweep_specs(datasets: list[str], methods: list[str], seeds: list[int], overr
     return specs
 
 # %% ../nbs/08_experiments.ipynb #dce28145
+class SweepInterrupted(KeyboardInterrupt):
+    "Ctrl-C during a local sweep; `results` holds every spec's outcome: 'ran', 'skipped', 'interrupted' (its checkpoint kept) or 'not started'."
+    def __init__(self, results: list[dict]):
+        super().__init__(f"sweep interrupted ({sum(r['status'] == 'interrupted' for r in results)} run(s) stopped)")
+        self.results = results
+
+def signal_children(sig: int, skip: set[int] = frozenset()) -> set[int]:
+    "Send `sig` to every child process of this one not in `skip` (to its process group where it leads one); returns their ids."
+    import psutil   # installed with ipykernel, which the package requires
+    sent = set()
+    for child in psutil.Process().children():
+        if child.pid in skip: continue
+        with contextlib.suppress(ProcessLookupError, PermissionError):
+            os.killpg(child.pid, sig) if os.getpgid(child.pid) == child.pid else os.kill(child.pid, sig)
+            sent.add(child.pid)
+    return sent
+
+def stop_kernels(futures: list[Future], grace_s: float = 3.0) -> None:
+    "SIGINT each papermill kernel (kernels started meanwhile too) until `futures` are done; SIGKILL those left after `grace_s`."
+    pending, interrupted, deadline = {f for f in futures if not f.done()}, set(), time.monotonic() + grace_s
+    while pending and time.monotonic() < deadline:
+        interrupted |= signal_children(signal.SIGINT, interrupted)
+        pending = wait(pending, timeout=0.2).not_done
+    if pending: signal_children(signal.SIGKILL); wait(pending, timeout=30)
+
+def outcome(future: Future, folder: Path) -> dict:
+    "A spec's result after Ctrl-C: its own when it ended, else 'not started' (cancelled) or 'interrupted'."
+    if future.cancelled(): return {"folder": str(folder), "status": "not started"}
+    if future.done() and future.exception() is None: return future.result()
+    return {"folder": str(folder), "status": "interrupted"}
+
 def run_local(specs: list[RunSpec], root: Path, workers: int = 1, progress: bool = True) -> list[dict]:
-    "Execute `specs` with `workers` parallel papermill runs; returns one result per spec."
+    """Execute `specs` with `workers` parallel papermill runs; returns one result per spec.
+
+    Ctrl-C stops the running kernels (see `stop_kernels`), starts nothing more and raises `SweepInterrupted`.
+    """
     os.environ.setdefault("OMP_NUM_THREADS", str(max(1, (os.cpu_count() or 1) // workers)))
-    with ThreadPoolExecutor(workers) as ex, tqdm(total=len(specs), desc="sweep", disable=not progress) as bar:
-        futures = [ex.submit(execute_spec, s, root) for s in specs]
-        results = []
-        for f in futures: results.append(f.result()); bar.update(1); bar.set_postfix(last=results[-1]["status"])
-    return results
+    stop, ex = threading.Event(), ThreadPoolExecutor(workers)
+    futures = [ex.submit(execute_spec, s, root, stop) for s in specs]
+    try:
+        with tqdm(total=len(specs), desc="sweep", disable=not progress) as bar:
+            for f in futures: status = f.result()["status"]; bar.update(1); bar.set_postfix(last=status)
+    except KeyboardInterrupt:
+        stop.set(); ex.shutdown(wait=False, cancel_futures=True); stop_kernels(futures)
+        raise SweepInterrupted([outcome(f, s.folder(root)) for f, s in zip(futures, specs)]) from None
+    finally: ex.shutdown()
+    return [f.result() for f in futures]
 
 def run_slurm(specs: list[RunSpec], root: Path, partition: str | None = None, gpus: int = 0, time_min: int = 240,
               array_parallelism: int = 32, cluster: str | None = None) -> list[dict]:
@@ -167,14 +224,13 @@ def run_slurm(specs: list[RunSpec], root: Path, partition: str | None = None, gp
     return [j.result() for j in jobs]
 
 def run_sweep(specs: list[RunSpec], root: Path | None = None, executor: str = "local", workers: int = 1, **slurm) -> pd.DataFrame:
-    "Run the specs that are not done (retrying failed ones); one row per spec with its status."
+    "Run the specs that are not done (retrying failed ones); one row per spec with its status (`SweepInterrupted`, with every spec, on Ctrl-C)."
     root = Path(root or runs_root()).resolve()   # before any run: papermill changes the process's working directory while it executes
-    if bad := store_conflicts(specs, root):
-        raise ConfigError(f"{len(bad)} run folder(s) of this sweep hold a run of another config, which the sweep would report as done: "
-                          + ", ".join(bad[:5]) + (", ..." if len(bad) > 5 else "") + "; sweep into another store (--runs) or delete those folders")
+    check_store(specs, root)
     todo = [s for s in specs if run_status(s.folder(root)) != "done"]
-    res = run_local(todo, root, workers) if executor == "local" else run_slurm(todo, root, **slurm)
     done = [{"folder": str(s.folder(root)), "status": "skipped"} for s in specs if s not in todo]
+    try: res = run_local(todo, root, workers) if executor == "local" else run_slurm(todo, root, **slurm)
+    except SweepInterrupted as e: raise SweepInterrupted(done + e.results) from None
     return pd.DataFrame(done + res)
 
 # %% ../nbs/08_experiments.ipynb #2f529b64
