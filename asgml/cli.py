@@ -17,8 +17,8 @@ from . import __version__
 __all__ = ['LOSS_PROTOCOLS', 'DEMO_METHODS', 'DEMO_OVERRIDES', 'TOP_KEY_NOTES', 'shipped_names', 'unknown_name', 'check_configs',
            'check_methods', 'check_grid', 'HelpFormatter', 'checkpoint_note', 'cmd_train', 'sweep_plan', 'cmd_sweep',
            'cmd_report', 'cmd_diagnose', 'available_datasets', 'cmd_demo', 'parse_params', 'preparers', 'cmd_prepare',
-           'allowed_values', 'flow_yaml', 'default_of', 'key_note', 'config_lines', 'cmd_config_show', 'first_comment',
-           'cmd_config_list', 'parser', 'error_sentence', 'interrupt_note', 'run_command', 'main']
+           'allowed_values', 'flow_yaml', 'default_of', 'key_note', 'config_lines', 'section_lines', 'cmd_config_show',
+           'first_comment', 'cmd_config_list', 'parser', 'error_sentence', 'interrupt_note', 'run_command', 'main']
 
 # %% ../nbs/09_cli.ipynb #847c5f1c
 LOSS_PROTOCOLS = ("joint", "joint+unimodal")   # `asgml.experiments.PROTOCOLS`, named here so that the help needs no import
@@ -297,10 +297,16 @@ def config_lines(obj: Any, indent: int = 0) -> list[str]:
     lines = []
     for f in dataclasses.fields(obj):
         value, pad = getattr(obj, f.name), " " * indent
-        if dataclasses.is_dataclass(value):
-            lines += [f"{pad}{f.name}:".ljust(40) + f"  # {(type(value).__doc__ or '').splitlines()[0]}", *config_lines(value, indent + 2)]
+        if dataclasses.is_dataclass(value): lines += section_lines(f.name, value, indent)
+        elif isinstance(value, dict) and value and all(dataclasses.is_dataclass(v) for v in value.values()):   # methods: one section per method
+            lines.append(f"{pad}{f.name}:".ljust(40) + "  # each method's own settings (asgml.registry)")
+            for name, section in value.items(): lines += section_lines(name, section, indent + 2)
         else: lines.append(f"{pad}{f.name}: {flow_yaml(value)}".ljust(40) + f"  # {key_note(f, value)}")
     return lines
+
+def section_lines(name: str, section: Any, indent: int) -> list[str]:
+    "A nested section: its name with its dataclass's first docstring line, then its keys."
+    return [f"{' ' * indent}{name}:".ljust(40) + f"  # {(type(section).__doc__ or '').splitlines()[0]}", *config_lines(section, indent + 2)]
 
 def _config_parser(sub) -> None:
     p = sub.add_parser("config", help="the shipped configs, grids, methods and datasets; a config with every key explained", formatter_class=HelpFormatter)

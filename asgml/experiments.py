@@ -14,14 +14,14 @@ import numpy as np, pandas as pd, yaml
 from tqdm import tqdm
 from .core import ConfigError, config_dir, load_config, project_root
 from .hooks import build_method
-from .train import check_method, config_diff, read_saved_config, resolved_config
+from .train import check_method, config_diff, diverged_error, read_saved_config, resolved_config
 
 # %% auto #0
 __all__ = ['QUIET_KERNEL', 'GRID_ALIASES', 'PROTOCOLS', 'PER_MODALITY', 'runs_root', 'template_path', 'benchmark_name', 'run_dir',
            'execute_run', 'execute_template', 'RunSpec', 'spec_config', 'store_conflicts', 'check_store', 'run_status',
-           'failure_line', 'execute_spec', 'read_grid', 'expand_grid', 'protocol_points', 'sweep_specs',
-           'SweepInterrupted', 'signal_children', 'stop_kernels', 'outcome', 'run_local', 'run_slurm', 'run_sweep',
-           'config_key', 'load_runs']
+           'diverged_before', 'failure_line', 'execute_spec', 'read_grid', 'expand_grid', 'protocol_points',
+           'sweep_specs', 'SweepInterrupted', 'signal_children', 'stop_kernels', 'outcome', 'run_local', 'run_slurm',
+           'run_sweep', 'config_key', 'load_runs']
 
 # %% ../nbs/08_experiments.ipynb #a1ba1de3
 def runs_root() -> Path:
@@ -80,11 +80,11 @@ def spec_config(spec: RunSpec) -> dict:
     return resolved_config(cfg, method)
 
 def store_conflicts(specs: list[RunSpec], root: Path) -> list[str]:
-    "One line per spec whose folder already holds a run of another config, naming the keys that differ."
+    "One line per spec whose folder already holds a run of another config, naming the keys that differ (a diverged run is replaced)."
     out = []
     for s in specs:
         saved = s.folder(root) / "config.yaml"
-        if saved.exists() and (diff := config_diff(read_saved_config(saved), spec_config(s))):
+        if saved.exists() and not diverged_error(s.folder(root)) and (diff := config_diff(read_saved_config(saved), spec_config(s))):
             out.append(f"{s.folder(root)} ({'; '.join(diff[:3])}{'; ...' if len(diff) > 3 else ''})")
     return out
 
@@ -96,7 +96,14 @@ def check_store(specs: list[RunSpec], root: Path) -> None:
 
 def run_status(folder: Path) -> str:
     "'done', 'failed' or 'todo' for a run folder (of the requested config: `run_sweep` checks that first)."
-    return "done" if (folder / "metrics.json").exists() else "failed" if (folder / "error.json").exists() else "todo"
+    if (folder / "metrics.json").exists(): return "done"
+    return "failed" if (folder / "error.json").exists() or (folder / "diverged.json").exists() else "todo"
+
+def diverged_before(spec: RunSpec, root: Path) -> str | None:
+    "The error of a run of exactly this spec's config that diverged in its folder (not retried), or None."
+    out = spec.folder(root)
+    if not (failed := diverged_error(out)) or config_diff(read_saved_config(out / "config.yaml"), spec_config(spec)): return None
+    return f"diverged earlier with this config, not retried: {failed}"
 
 def failure_line(e: Exception) -> str:
     "What went wrong in one line: a failed cell's exception and message (papermill's own text opens with a rule), else the exception."
@@ -112,6 +119,7 @@ def execute_spec(spec: RunSpec, root: Path, stop: threading.Event | None = None)
     out = spec.folder(root)
     if run_status(out) == "done": return {"folder": str(out), "status": "skipped"}
     if stop is not None and stop.is_set(): return {"folder": str(out), "status": "not started"}
+    if failed := diverged_before(spec, root): return {"folder": str(out), "status": "failed", "error": failed}
     (out / "error.json").unlink(missing_ok=True)
     t0 = time.time()
     try: execute_run(spec.dataset, spec.method, spec.seed, spec.overrides, root, tag=spec.tag)

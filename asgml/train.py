@@ -21,12 +21,13 @@ from .probes import ProbeMonitor, plot_probe_history, posthoc_probes
 from .registry import METHODS
 
 # %% auto #0
-__all__ = ['make_optimizer', 'make_scheduler', 'evaluate', 'probes_on', 'loss_protocol', 'check_method', 'model_config',
-           'model_inputs', 'probe_interval', 'has_grad', 'grad_norm', 'Trainer', 'method_settings', 'lr_scaler',
-           'helper_trainer', 'DivergedError', 'non_finite_parameters', 'rng_state', 'set_rng_state', 'epoch_line',
-           'resolved_config', 'flat_config', 'with_new_defaults', 'fill_missing', 'read_saved_config', 'config_diff',
-           'git_commit', 'environment', 'write_history', 'check_out_dir', 'is_run_config', 'start_logger',
-           'wandb_run_id', 'run', 'read_checkpoint', 'compact', 'write_probe_history', 'finish_run']
+__all__ = ['REPORTING_KEYS', 'FAILED_RUN_FILES', 'make_optimizer', 'make_scheduler', 'evaluate', 'probes_on', 'loss_protocol',
+           'check_method', 'model_config', 'model_inputs', 'probe_interval', 'has_grad', 'grad_norm', 'Trainer',
+           'method_settings', 'lr_scaler', 'helper_trainer', 'DivergedError', 'non_finite_parameters', 'rng_state',
+           'set_rng_state', 'epoch_line', 'resolved_config', 'flat_config', 'with_new_defaults', 'fill_missing',
+           'read_saved_config', 'config_diff', 'git_commit', 'environment', 'write_history', 'check_out_dir',
+           'diverged_error', 'clear_failed_run', 'is_run_config', 'start_logger', 'wandb_run_id', 'run',
+           'read_checkpoint', 'compact', 'write_probe_history', 'finish_run']
 
 # %% ../nbs/06_train.ipynb #19b2f5aa
 def make_optimizer(params: list[nn.Parameter], t: TrainConfig) -> torch.optim.Optimizer:
@@ -323,10 +324,13 @@ def read_saved_config(path: Path) -> dict:
     "A run's `config.yaml`, completed by `with_new_defaults`: the identity a new run of the same settings would have."
     return with_new_defaults(yaml.safe_load(Path(path).read_text()))
 
+REPORTING_KEYS = ("log.",)   # how a run reports (progress bar, W&B), not what it computes: not part of its identity
+
 def config_diff(saved: dict, requested: dict) -> list[str]:
-    "Each key where two configs differ, as 'key = <saved> there, <requested> requested'."
+    "Each key where two configs differ, as 'key = <saved> there, <requested> requested' (`log` settings aside)."
     a, b, absent = flat_config(saved), flat_config(requested), "(absent)"
-    return [f"{k} = {a.get(k, absent)!r} there, {b.get(k, absent)!r} requested" for k in sorted(a.keys() | b.keys()) if a.get(k, absent) != b.get(k, absent)]
+    keys = [k for k in sorted(a.keys() | b.keys()) if not k.startswith(REPORTING_KEYS)]
+    return [f"{k} = {a.get(k, absent)!r} there, {b.get(k, absent)!r} requested" for k in keys if a.get(k, absent) != b.get(k, absent)]
 
 def git_commit() -> str | None:
     "The checkout's commit, with `-dirty` when it has uncommitted changes; None outside a git checkout."
@@ -353,13 +357,28 @@ def write_history(history: list[dict], path: Path) -> None:
         w = csv.DictWriter(f, keys); w.writeheader(); w.writerows(history)
 
 def check_out_dir(out: Path, cfg_dict: dict) -> str:
-    "'new', 'resume' or 'done' for `out`; an error naming the differing keys when it holds a run of another config."
+    "'new', 'resume', 'done' or 'replace' (a diverged run of another config) for `out`; an error when it holds a run of another config."
     saved = out / "config.yaml"
     if not saved.exists(): return "new"
     if not is_run_config(saved): raise ConfigError(f"{saved} is not the config of a run (another program's file?); choose another output folder")
-    if diff := config_diff(read_saved_config(saved), cfg_dict):
+    diff = config_diff(read_saved_config(saved), cfg_dict)
+    if failed := diverged_error(out):
+        if diff: return "replace"
+        raise DivergedError(f"{out} holds a run of this very config that diverged ({failed}); change the config (e.g. a lower train.lr) or delete {out} to try again")
+    if diff:
         raise ConfigError(f"{out} already holds a run of another config ({'; '.join(diff[:4])}{'; ...' if len(diff) > 4 else ''}); choose another output folder or delete that one")
     return "done" if (out / "metrics.json").exists() else "resume" if (out / "checkpoint.pt").exists() else "new"
+
+def diverged_error(out: Path) -> str | None:
+    "The error of the diverged run `out` holds (its `diverged.json`), or None."
+    f = out / "diverged.json"
+    return json.loads(f.read_text())["error"] if f.exists() else None
+
+FAILED_RUN_FILES = ("config.yaml", "checkpoint.pt", "diverged.json", "history.csv", "probes.csv", "probes.png")
+
+def clear_failed_run(out: Path) -> None:
+    "Remove a diverged run's files (it holds no result) before another config trains in its folder."
+    for name in FAILED_RUN_FILES: (out / name).unlink(missing_ok=True)
 
 def is_run_config(path: Path) -> bool:
     "Whether `path` reads as a run's `config.yaml`: a YAML mapping with a dataset and a train section."
@@ -395,6 +414,7 @@ def run(cfg: Config, out_dir: str | Path) -> dict:
     cfg_dict = resolved_config(cfg, method)
     state = check_out_dir(out, cfg_dict)
     if state == "done": return json.loads((out / "metrics.json").read_text())
+    if state == "replace": print(f"replacing the diverged run of another config in {out}"); clear_failed_run(out)
     with output_folder(out):   # checked before anything is built; removed again if this call created it and a step below fails
         checkpoint = read_checkpoint(out / "checkpoint.pt") if state == "resume" else None
         seed_everything(cfg.seed)
@@ -406,8 +426,10 @@ def run(cfg: Config, out_dir: str | Path) -> dict:
             tr.load_state_dict(checkpoint)
             print(f"resuming {out} after epoch {tr.epoch} of {cfg.train.epochs}")
         tr.logger = start_logger(cfg, out, cfg_dict)
-    tr.fit(on_checkpoint=(lambda t: _atomic_save(t.state_dict(), out / "checkpoint.pt")) if cfg.train.checkpoint else None,
-           progress=cfg.log.progress)
+    try: tr.fit(on_checkpoint=(lambda t: _atomic_save(t.state_dict(), out / "checkpoint.pt")) if cfg.train.checkpoint else None,
+                progress=cfg.log.progress)
+    except DivergedError as e:
+        (out / "diverged.json").write_text(json.dumps({"error": str(e)}, indent=2)); raise
     return finish_run(tr, out, data)
 
 def read_checkpoint(path: Path) -> dict:
