@@ -14,11 +14,12 @@ import yaml
 from . import __version__
 
 # %% auto #0
-__all__ = ['LOSS_PROTOCOLS', 'DEMO_METHODS', 'DEMO_OVERRIDES', 'TOP_KEY_NOTES', 'shipped_names', 'unknown_name', 'check_configs',
-           'check_methods', 'check_grid', 'HelpFormatter', 'checkpoint_note', 'cmd_train', 'sweep_plan', 'cmd_sweep',
-           'cmd_report', 'cmd_diagnose', 'available_datasets', 'cmd_demo', 'parse_params', 'preparers', 'cmd_prepare',
-           'allowed_values', 'flow_yaml', 'default_of', 'key_note', 'config_lines', 'section_lines', 'cmd_config_show',
-           'first_comment', 'cmd_config_list', 'parser', 'error_sentence', 'interrupt_note', 'run_command', 'main']
+__all__ = ['LOSS_PROTOCOLS', 'RUN_STATES', 'DEMO_METHODS', 'DEMO_OVERRIDES', 'TOP_KEY_NOTES', 'shipped_names', 'unknown_name',
+           'check_configs', 'check_methods', 'check_grid', 'HelpFormatter', 'checkpoint_note', 'cmd_train',
+           'run_summary', 'sweep_plan', 'cmd_sweep', 'cmd_report', 'cmd_diagnose', 'available_datasets', 'cmd_demo',
+           'parse_params', 'preparers', 'cmd_prepare', 'allowed_values', 'flow_yaml', 'default_of', 'key_note',
+           'config_lines', 'section_lines', 'cmd_config_show', 'first_comment', 'cmd_config_list', 'parser',
+           'error_sentence', 'interrupt_note', 'run_command', 'main']
 
 # %% ../nbs/09_cli.ipynb #847c5f1c
 LOSS_PROTOCOLS = ("joint", "joint+unimodal")   # `asgml.experiments.PROTOCOLS`, named here so that the help needs no import
@@ -79,14 +80,28 @@ def cmd_train(a: argparse.Namespace) -> None:
     "Validate the config, train, print the headline metrics; Ctrl-C ends it with the epoch its checkpoint holds."
     from asgml.core import load_config
     from asgml.experiments import run_dir
-    from asgml.train import run
+    from asgml.hooks import build_method
+    from asgml.record import check_out_dir, resolved_config, run
     check_configs("--config", [a.config]); check_methods("--method", [a.method] if a.method else [])
     cfg = load_config(a.config, a.overrides, method="baseline" if a.no_asgml else a.method, seed=a.seed)
     out = Path(a.out or run_dir(a.config, cfg.method, cfg.seed, Path("runs")))
+    state = check_out_dir(out, resolved_config(cfg, build_method(cfg.method)))   # refuses exactly as run would
     try: m = run(cfg, out)
     except KeyboardInterrupt: raise KeyboardInterrupt(checkpoint_note(out, cfg.train.epochs)) from None
-    print(f"test_acc {m['test_acc']:.4f}  macro_f1 {m['test_macro_f1']:.4f}  best_val_acc {m['best_val_acc']:.4f} (epoch {m['best_epoch']})  "
-          f"unimodal {', '.join(f'{k} {v:.4f}' for k, v in m['unimodal_test_acc'].items())}\nrecord in {out}")
+    print(run_summary(m, state, out))
+
+RUN_STATES = {"new": "trained", "replace": "trained, replacing a diverged run of another config", "resume": "resumed from its checkpoint and finished",
+              "done": "already done with this config: nothing trained, its record is shown"}
+
+def run_summary(m: dict, state: str, out: Path) -> str:
+    "The end-of-run lines: what happened to the run, then each headline number named."
+    uni = ", ".join(f"{k} {v:.4f}" for k, v in m["unimodal_test_acc"].items())
+    gap = f"; utilisation gap {m['utilization_gap']:.4f} (best minus worst)" if m.get("utilization_gap") is not None else ""
+    figure = f"; probe trajectory {out / 'probes.png'}" if (out / "probes.png").exists() else ""
+    return "\n".join([f"{m['dataset']} / {m['method']} / seed {m['seed']}: {RUN_STATES[state]}",
+                      f"fused test accuracy {m['test_acc']:.4f} (macro-F1 {m['test_macro_f1']:.4f}), weights chosen on validation at epoch {m['best_epoch']} (val {m['best_val_acc']:.4f})",
+                      f"unimodal test accuracy (each modality alone, through its own slice or head of the trained model): {uni}{gap}",
+                      f"record in {out}{figure}"])
 
 # %% ../nbs/09_cli.ipynb #f71e7560
 def _sweep_parser(sub) -> None:

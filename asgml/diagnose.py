@@ -17,7 +17,8 @@ from .experiments import benchmark_name, execute_template, runs_root
 from .probes import posthoc_probes
 from .report import DIAGNOSIS_NOTE, SUPPRESSION_MARGIN, markdown, paired_test, save_figure
 from .hooks import build_method
-from .train import Trainer, run
+from .record import run
+from .train import Trainer
 
 # %% auto #0
 __all__ = ['DIAGNOSIS_SETTINGS', 'diagnosis_variants', 'diagnosis_dir', 'diagnosis_config', 'untrained_probes', 'read_trajectory',

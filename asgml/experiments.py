@@ -14,7 +14,8 @@ import numpy as np, pandas as pd, yaml
 from tqdm import tqdm
 from .core import ConfigError, config_dir, load_config, project_root
 from .hooks import build_method
-from .train import check_method, config_diff, diverged_error, read_saved_config, resolved_config
+from .record import config_diff, diverged_error, read_saved_config, resolved_config
+from .train import check_method
 
 # %% auto #0
 __all__ = ['QUIET_KERNEL', 'GRID_ALIASES', 'PROTOCOLS', 'PER_MODALITY', 'runs_root', 'template_path', 'benchmark_name', 'run_dir',

@@ -6,28 +6,21 @@ Docs: https://asgml.github.io/asgml/train.html.md"""
 
 # %% ../nbs/06_train.ipynb #1dde2329
 from __future__ import annotations
-import copy, csv, dataclasses, functools, json, math, os, platform, secrets, subprocess, sys, time
-from pathlib import Path
+import copy, dataclasses, functools, json, math, random, sys, time
 from typing import Any, Callable
-import numpy as np, random, torch, torch.nn as nn, torch.nn.functional as F, yaml
+import numpy as np, torch, torch.nn as nn, torch.nn.functional as F
 from tqdm import tqdm
-from .core import (Config, ConfigError, DataBundle, ModelConfig, ProbeConfig, TrainConfig, batches, config_to_dict, get_device, to_device,
-                        project_root, resolve_data_root, seed_everything, config_from_dict, output_folder)
+from .core import Config, ConfigError, DataBundle, ModelConfig, ProbeConfig, TrainConfig, batches, get_device, to_device
+from .hooks import Method, MethodContext, Step
 from .metrics import accuracy, epochs_to_frac, macro_f1, utilization_gap
-from .models import ModelOutput, build_model, wants_heads
-from .registry import get_dataset
-from .hooks import Method, MethodContext, Step, build_method
-from .probes import ProbeMonitor, plot_probe_history, posthoc_probes
+from .models import ModelOutput, MultimodalModel, build_model
+from .probes import ProbeMonitor, posthoc_probes
 from .registry import METHODS
 
 # %% auto #0
-__all__ = ['REPORTING_KEYS', 'FAILED_RUN_FILES', 'make_optimizer', 'make_scheduler', 'evaluate', 'probes_on', 'loss_protocol',
-           'check_method', 'model_config', 'model_inputs', 'probe_interval', 'has_grad', 'grad_norm', 'Trainer',
-           'method_settings', 'lr_scaler', 'helper_trainer', 'DivergedError', 'non_finite_parameters', 'rng_state',
-           'set_rng_state', 'epoch_line', 'resolved_config', 'flat_config', 'with_new_defaults', 'fill_missing',
-           'read_saved_config', 'config_diff', 'git_commit', 'environment', 'write_history', 'check_out_dir',
-           'diverged_error', 'clear_failed_run', 'is_run_config', 'start_logger', 'wandb_run_id', 'run',
-           'read_checkpoint', 'compact', 'write_probe_history', 'finish_run']
+__all__ = ['make_optimizer', 'make_scheduler', 'evaluate', 'probes_on', 'loss_protocol', 'check_method', 'model_config',
+           'model_inputs', 'probe_interval', 'has_grad', 'grad_norm', 'Trainer', 'method_settings', 'lr_scaler',
+           'helper_trainer', 'DivergedError', 'non_finite_parameters', 'rng_state', 'set_rng_state', 'epoch_line']
 
 # %% ../nbs/06_train.ipynb #19b2f5aa
 def make_optimizer(params: list[nn.Parameter], t: TrainConfig) -> torch.optim.Optimizer:
@@ -294,172 +287,3 @@ def _final_metrics(self: Trainer) -> dict:
             "update_ratio": {m: n / max(self.step, 1) for m, n in self.updates.items()},
             "n_params": sum(p.numel() for p in self.model.parameters()), "steps_per_epoch": self.steps_per_epoch}
 Trainer.final_metrics = _final_metrics
-
-# %% ../nbs/06_train.ipynb #b3df783b
-def resolved_config(cfg: Config, method: Method) -> dict:
-    "The config as saved, the run's identity: every default written out, data root, unimodal heads and probes resolved."
-    d, mc = config_to_dict(cfg), model_config(cfg, method)
-    if "root" in d["data"]: d["data"]["root"] = str(resolve_data_root(d["data"]["root"]))
-    d["model"]["unimodal_heads"] = wants_heads(mc)
-    d["probe"]["enabled"] = probes_on(cfg, method)
-    return d
-
-def flat_config(d: dict, prefix: str = "") -> dict:
-    "A nested config as {'section.key': value}."
-    out = {}
-    for k, v in d.items(): out |= flat_config(v, f"{prefix}{k}.") if isinstance(v, dict) and v else {prefix + k: v}
-    return out
-
-def with_new_defaults(saved: dict) -> dict:
-    "A saved config with the keys added to the schema since it was written filled in with their defaults (saved values win)."
-    try: full = config_to_dict(config_from_dict(saved))
-    except ConfigError: return saved   # a key the schema no longer knows: compare as saved
-    return fill_missing(saved, full)
-
-def fill_missing(d: dict, full: dict) -> dict:
-    "`d` plus every key only `full` has, recursively."
-    return full | {k: fill_missing(v, full[k]) if isinstance(v, dict) and isinstance(full.get(k), dict) else v for k, v in d.items()}
-
-def read_saved_config(path: Path) -> dict:
-    "A run's `config.yaml`, completed by `with_new_defaults`: the identity a new run of the same settings would have."
-    return with_new_defaults(yaml.safe_load(Path(path).read_text()))
-
-REPORTING_KEYS = ("log.",)   # how a run reports (progress bar, W&B), not what it computes: not part of its identity
-
-def config_diff(saved: dict, requested: dict) -> list[str]:
-    "Each key where two configs differ, as 'key = <saved> there, <requested> requested' (`log` settings aside)."
-    a, b, absent = flat_config(saved), flat_config(requested), "(absent)"
-    keys = [k for k in sorted(a.keys() | b.keys()) if not k.startswith(REPORTING_KEYS)]
-    return [f"{k} = {a.get(k, absent)!r} there, {b.get(k, absent)!r} requested" for k in keys if a.get(k, absent) != b.get(k, absent)]
-
-def git_commit() -> str | None:
-    "The checkout's commit, with `-dirty` when it has uncommitted changes; None outside a git checkout."
-    run = lambda *a: subprocess.run(["git", *a], cwd=project_root(), capture_output=True, text=True)
-    head = run("rev-parse", "HEAD")
-    if head.returncode: return None
-    return head.stdout.strip() + ("-dirty" if run("status", "--porcelain", "--untracked-files=no").stdout.strip() else "")
-
-def environment(device: torch.device) -> dict:
-    "Versions and device a number was produced with."
-    import torchaudio, torchvision
-    return {"python": platform.python_version(), "torch": torch.__version__, "torchvision": torchvision.__version__,
-            "torchaudio": torchaudio.__version__, "numpy": np.__version__, "device": str(device),
-            "device_name": torch.cuda.get_device_name(device) if device.type == "cuda" else platform.processor() or platform.machine()}
-
-# %% ../nbs/06_train.ipynb #6259082b
-def _atomic_save(obj: Any, path: Path) -> None:
-    tmp = path.with_suffix(".tmp"); torch.save(obj, tmp); os.replace(tmp, path)
-
-def write_history(history: list[dict], path: Path) -> None:
-    "Per-epoch records as CSV."
-    keys = list(dict.fromkeys(k for r in history for k in r))
-    with open(path, "w", newline="") as f:
-        w = csv.DictWriter(f, keys); w.writeheader(); w.writerows(history)
-
-def check_out_dir(out: Path, cfg_dict: dict) -> str:
-    "'new', 'resume', 'done' or 'replace' (a diverged run of another config) for `out`; an error when it holds a run of another config."
-    saved = out / "config.yaml"
-    if not saved.exists(): return "new"
-    if not is_run_config(saved): raise ConfigError(f"{saved} is not the config of a run (another program's file?); choose another output folder")
-    diff = config_diff(read_saved_config(saved), cfg_dict)
-    if failed := diverged_error(out):
-        if diff: return "replace"
-        raise DivergedError(f"{out} holds a run of this very config that diverged ({failed}); change the config (e.g. a lower train.lr) or delete {out} to try again")
-    if diff:
-        raise ConfigError(f"{out} already holds a run of another config ({'; '.join(diff[:4])}{'; ...' if len(diff) > 4 else ''}); choose another output folder or delete that one")
-    return "done" if (out / "metrics.json").exists() else "resume" if (out / "checkpoint.pt").exists() else "new"
-
-def diverged_error(out: Path) -> str | None:
-    "The error of the diverged run `out` holds (its `diverged.json`), or None."
-    f = out / "diverged.json"
-    return json.loads(f.read_text())["error"] if f.exists() else None
-
-FAILED_RUN_FILES = ("config.yaml", "checkpoint.pt", "diverged.json", "history.csv", "probes.csv", "probes.png")
-
-def clear_failed_run(out: Path) -> None:
-    "Remove a diverged run's files (it holds no result) before another config trains in its folder."
-    for name in FAILED_RUN_FILES: (out / name).unlink(missing_ok=True)
-
-def is_run_config(path: Path) -> bool:
-    "Whether `path` reads as a run's `config.yaml`: a YAML mapping with a dataset and a train section."
-    try: d = yaml.safe_load(path.read_text())
-    except (yaml.YAMLError, UnicodeDecodeError): return False
-    return isinstance(d, dict) and "dataset" in d and isinstance(d.get("train"), dict)
-
-# %% ../nbs/06_train.ipynb #d4a17a65
-def start_logger(cfg: Config, out: Path, cfg_dict: dict):
-    "A W&B run in `out/wandb` (offline unless WANDB_MODE is set), or None when `log.wandb` is off."
-    if not cfg.log.wandb: return None
-    import wandb
-    os.environ.setdefault("WANDB_MODE", "offline"); os.environ.setdefault("WANDB_SILENT", "true")
-    for k, sub in (("WANDB_DIR", ""), ("WANDB_CACHE_DIR", "wandb/cache"), ("WANDB_DATA_DIR", "wandb/data"), ("WANDB_ARTIFACT_DIR", "wandb/artifacts")):
-        os.environ[k] = str((out / sub).resolve())
-    return wandb.init(project=cfg.log.project, dir=str(out), config=cfg_dict, name=f"{cfg.dataset}-{cfg.method}-seed{cfg.seed}",
-                      group=f"{cfg.dataset}-{cfg.method}", id=wandb_run_id(out), resume="allow", reinit="finish_previous")
-
-def wandb_run_id(out: Path) -> str:
-    "The W&B run id of the run in `out`: drawn at its first start and kept in `out/wandb/run-id`, so a resumed run continues it."
-    f = out / "wandb" / "run-id"
-    if not f.exists(): f.parent.mkdir(parents=True, exist_ok=True); f.write_text(secrets.token_hex(4))
-    return f.read_text().strip()
-
-# %% ../nbs/06_train.ipynb #34255415
-def run(cfg: Config, out_dir: str | Path) -> dict:
-    """Train `cfg` into `out_dir` and write the run's record; returns `metrics.json`'s content.
-
-    A finished run of the same config is returned as it is; a checkpoint of the same config is resumed.
-    """
-    out, method = Path(out_dir), build_method(cfg.method)
-    check_method(cfg, method)
-    cfg_dict = resolved_config(cfg, method)
-    state = check_out_dir(out, cfg_dict)
-    if state == "done": return json.loads((out / "metrics.json").read_text())
-    if state == "replace": print(f"replacing the diverged run of another config in {out}"); clear_failed_run(out)
-    with output_folder(out):   # checked before anything is built; removed again if this call created it and a step below fails
-        checkpoint = read_checkpoint(out / "checkpoint.pt") if state == "resume" else None
-        seed_everything(cfg.seed)
-        data = get_dataset(cfg.dataset).build(cfg.data, cfg.seed)
-        seed_everything(cfg.seed)
-        tr = Trainer(cfg, data, method)
-        (out / "config.yaml").write_text(yaml.safe_dump(cfg_dict, sort_keys=False))
-        if checkpoint is not None:
-            tr.load_state_dict(checkpoint)
-            print(f"resuming {out} after epoch {tr.epoch} of {cfg.train.epochs}")
-        tr.logger = start_logger(cfg, out, cfg_dict)
-    try: tr.fit(on_checkpoint=(lambda t: _atomic_save(t.state_dict(), out / "checkpoint.pt")) if cfg.train.checkpoint else None,
-                progress=cfg.log.progress)
-    except DivergedError as e:
-        (out / "diverged.json").write_text(json.dumps({"error": str(e)}, indent=2)); raise
-    return finish_run(tr, out, data)
-
-def read_checkpoint(path: Path) -> dict:
-    "The training state saved in `path`; an error naming the file to delete when it cannot be read."
-    try: return torch.load(path, weights_only=False)
-    except Exception as e:   # a truncated or overwritten file fails in many ways (pickle, zip, EOF)
-        raise ConfigError(f"{path} cannot be read ({type(e).__name__}: {str(e).splitlines()[0] if str(e) else 'no detail'}); "
-                          "delete it to train this run again from its first epoch") from e
-
-def compact(info: Any, max_items: int = 32) -> Any:
-    "`info` with every list longer than `max_items` replaced by its length and SHA-1 (sample lists stay checkable, not copied)."
-    if isinstance(info, dict): return {k: compact(v, max_items) for k, v in info.items()}
-    if isinstance(info, (list, tuple)) and len(info) > max_items:
-        import hashlib
-        return {"n": len(info), "sha1": hashlib.sha1(json.dumps(info, default=str).encode()).hexdigest()}
-    return info
-
-def write_probe_history(history: list[dict], out: Path, title: str) -> None:
-    "The probe trajectory as `probes.csv` and `probes.png`."
-    write_history([{"step": r["step"], **{f"probe_acc/{m}": a for m, a in r["acc"].items()}, "gap": r["gap"]} for r in history], out / "probes.csv")
-    import matplotlib.pyplot as plt
-    fig = plot_probe_history(history, title); fig.savefig(out / "probes.png", dpi=120); plt.close(fig)
-
-def finish_run(tr: Trainer, out: Path, data: DataBundle) -> dict:
-    "Final test evaluation; write `best.pt`, `history.csv` and `metrics.json` (last, so it marks the run finished)."
-    metrics = {"dataset": tr.cfg.dataset, "method": tr.cfg.method, "seed": tr.cfg.seed, "loss_protocol": loss_protocol(tr.cfg, tr.method), "git_commit": git_commit(),
-               **tr.final_metrics(), "epochs": tr.epoch, "environment": environment(tr.device), "data_info": compact(data.info)}
-    _atomic_save(tr.best["state"], out / "best.pt")
-    write_history(tr.history, out / "history.csv")
-    if tr.probes is not None and tr.probes.history: write_probe_history(tr.probes.history, out, f"{tr.cfg.dataset} / {tr.cfg.method} / seed {tr.cfg.seed}")
-    (out / "metrics.json").write_text(json.dumps(metrics, indent=2, default=str))
-    if tr.logger is not None: tr.logger.summary.update({k: v for k, v in metrics.items() if isinstance(v, (int, float))}); tr.logger.finish()
-    return metrics

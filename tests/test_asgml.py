@@ -3,6 +3,7 @@ import copy, io
 from collections import Counter
 import pytest, torch, torch.nn as nn
 import asgml.models as M
+import asgml.record as R
 import asgml.train as T
 from asgml.core import load_config, seed_everything
 from asgml.registry import get_dataset, register_method
@@ -229,7 +230,7 @@ def test_adaptive_with_three_modalities_throttles_every_fast_one(tmp_path):
     tr.method.schedule({"a": 0.7, "b": 0.7, "c": 0.7})                    # an exact tie throttles nobody
     assert tr.method.ratio == {"a": 1.0, "b": 1.0, "c": 1.0}
     assert throttled({"a": 0.1, "b": 0.1, "c": 0.1, "d": 0.1}, 0.0) == set()   # also when floating point makes the gap 1e-17
-    m = T.run(load_config("synthetic", TINY + THREE, method="asgml_adaptive"), tmp_path)
+    m = R.run(load_config("synthetic", TINY + THREE, method="asgml_adaptive"), tmp_path)
     assert set(m["update_ratio"]) == {"a", "b", "c"}
 
 @pytest.mark.parametrize("method,knob", [("asgml_frequency", "ratio"), ("asgml_staleness", "tau"), ("asgml_adaptive", "ratio"),
@@ -277,7 +278,7 @@ def test_every_mode_trains_an_epoch(tmp_path, method, extra):
         def after_backward(self, s):
             for e in self.ctx.model.encoders.values(): scale_grads(e.parameters(), 0.5)
             return {}
-    m = T.run(load_config("synthetic", TINY + extra, method=method), tmp_path)
+    m = R.run(load_config("synthetic", TINY + extra, method=method), tmp_path)
     assert m["epochs"] == 1 and set(m["probe_acc"]) == {"easy", "weak"} and 0 < min(m["update_ratio"].values()) <= 1
     assert (tmp_path / "probes.csv").exists()
 

@@ -7,7 +7,7 @@ from asgml.core import ConfigError, load_config
 from asgml.registry import get_dataset
 from asgml.data.avclips import AVClipsConfig, build_av
 from asgml.data.fixtures import ave_fixture, corrupt, ks_fixture
-from asgml.train import run
+from asgml.record import run
 
 TINY = ["--param", "frame_height=24", "--param", "frame_width=32", "--param", "n_frames=128", "--param", "max_frames=4"]
 SMALL = ["model.encoders={audio: cnn, visual: cnn}", "model.feature_dim=8", "model.cnn_width=4", "data.image_size=16", "data.check_counts=false",

@@ -34,7 +34,7 @@ def label_7_in_row_5() -> np.ndarray:
 def corrupt_checkpoint() -> None:
     "run/ holding the config of the TINY synthetic run and a checkpoint.pt cut short, as an interrupted copy leaves it."
     from asgml.hooks import build_method
-    from asgml.train import resolved_config
+    from asgml.record import resolved_config
     cfg = load_config("synthetic", TINY[1::2]); Path("run").mkdir()
     Path("run/config.yaml").write_text(yaml.safe_dump(resolved_config(cfg, build_method(cfg.method)), sort_keys=False))
     Path("run/checkpoint.pt").write_bytes(b"half a checkpoint")

@@ -7,7 +7,8 @@ from asgml.core import ConfigError, load_config, seed_everything
 from asgml.data.cremad import EMOTIONS, SPLIT_FILES, CremadConfig, actor, build_cremad, check_lists, default_split_dir, read_split_list
 from asgml.data.fixtures import corrupt, cremad_fixture
 from asgml.hooks import build_method
-from asgml.train import Trainer, run
+from asgml.record import run
+from asgml.train import Trainer
 
 TINY_FRAMES = ["--param", "frame_height=24", "--param", "frame_width=32"]
 SMALL_MODEL = ["model.encoders={audio: cnn, visual: cnn}", "model.feature_dim=16", "model.cnn_width=4", "data.image_size=16",

@@ -8,7 +8,7 @@ from asgml.core import ConfigError, load_config, seed_everything
 from asgml.registry import get_dataset
 from asgml.models import build_model
 from asgml.report import write_report
-from asgml.train import run
+from asgml.record import run
 from conftest import TINY
 
 ROOT = Path(__file__).resolve().parents[1]

@@ -8,7 +8,8 @@ from asgml.methods import cggm_trace
 from asgml.core import to_device
 from asgml.hooks import build_method
 from asgml.registry import METHODS as REGISTRY, known_methods
-from asgml.train import Trainer, run
+from asgml.record import run
+from asgml.train import Trainer
 from conftest import TINY
 
 METHODS = ["ogm_ge", "mmpareto", "cggm", "gradnorm", "pcgrad", "dwa", "gblend", "miles", "inforeg", "opm", "ogm_ge+asgml_adaptive"]

@@ -7,7 +7,7 @@ from asgml.core import ConfigError, load_config
 from asgml.registry import get_dataset
 from asgml.data.fixtures import mmsa_pickle, mosei_pickle
 from asgml.data.mosei import FeatureConfig, build_features
-from asgml.train import run
+from asgml.record import run
 
 TINY = ["train.epochs=1", "train.batch_size=8", "model.transformer_dim=16", "model.transformer_layers=1", "model.feature_dim=8",
         "log.wandb=false", "log.progress=false", "data.check_sizes=false"]

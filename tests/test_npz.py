@@ -6,7 +6,7 @@ from asgml.core import ConfigError, ModelConfig, load_config
 from asgml.data.fixtures import npz_fixture
 from asgml.data.npz import NpzConfig, build_npz
 from asgml.models import TemporalConvEncoder, build_model
-from asgml.train import run
+from asgml.record import run
 from conftest import TINY
 
 QUIET = ["log.wandb=false", "log.progress=false"]
