@@ -38,7 +38,7 @@ def test_train_cli_and_no_asgml(tmp_path):
            "--set", "log.wandb=false", "--out", str(tmp_path))
     assert r.returncode == 0, r.stderr
     m = json.loads((tmp_path / "metrics.json").read_text())
-    assert (m["method"], m["seed"]) == ("baseline", 2) and "test_acc" in r.stdout
+    assert (m["method"], m["seed"]) == ("baseline", 2) and "synthetic / baseline / seed 2: trained\nfused test accuracy" in r.stdout
 
 def test_cli_config_error_is_one_sentence(tmp_path):
     r = sh("train", "--config", "synthetic", "--set", "train.lr=-3", "--out", str(tmp_path))
