@@ -37,6 +37,14 @@ def _train(out: Path) -> subprocess.Popen:
     env = {**os.environ, "OMP_NUM_THREADS": "1", "WANDB_MODE": "offline"}
     return subprocess.Popen([ASGML, *args], cwd=ROOT, stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True, env=env)
 
+def wait_for_wandb_service_of(pid: int, timeout: float = 60) -> None:
+    "Wait until the W&B service a killed process started (`wandb-core --pid <pid>`) has exited."
+    import psutil
+    def alive() -> list:
+        return [q for q in psutil.process_iter(["cmdline"]) if "--pid" in (c := q.info["cmdline"] or []) and str(pid) in c]
+    t0 = time.time()
+    while alive() and time.time() - t0 < timeout: time.sleep(0.5)
+
 def test_sigkill_mid_run_resumes_to_identical_metrics(tmp_path):
     straight, killed = tmp_path / "straight", tmp_path / "killed"
     assert _train(straight).wait(timeout=600) == 0
@@ -44,6 +52,7 @@ def test_sigkill_mid_run_resumes_to_identical_metrics(tmp_path):
     while not (killed / "checkpoint.pt").exists(): time.sleep(0.02)
     time.sleep(0.3)                                                           # well into the next epoch
     p.send_signal(signal.SIGKILL); p.wait()
+    wait_for_wandb_service_of(p.pid)                                          # it still holds the run id until it notices
     assert not (killed / "metrics.json").exists(), "the run finished before it could be killed"
     resumed = _train(killed)
     assert resumed.wait(timeout=600) == 0, resumed.stderr.read()[-3000:]
