@@ -115,7 +115,7 @@ def plot_probe_history(history: list[dict], title: str = ""):
     import matplotlib.pyplot as plt
     fig, ax = plt.subplots(figsize=(5, 3.2))
     for m in history[0]["acc"]: ax.plot([r["step"] for r in history], [r["acc"][m] for r in history], marker=".", label=m)
-    ax.set(xlabel="training step", ylabel="probe accuracy (validation)", title=title); ax.grid(alpha=0.3); ax.legend()
+    ax.set(xlabel="training step", ylabel="probe accuracy (validation)", title=title, xlim=(0, None), ylim=(0, 1)); ax.grid(alpha=0.3); ax.legend()
     fig.tight_layout()
     return fig
 
