@@ -6,13 +6,12 @@ Docs: https://asgml.github.io/asgml/hooks.html.md"""
 
 # %% ../nbs/05a_hooks.ipynb #b5379a28
 from __future__ import annotations
-import dataclasses
 from dataclasses import dataclass
 from typing import Any, Callable
-import numpy as np, torch, torch.nn as nn, torch.nn.functional as F
+import numpy as np, torch, torch.nn.functional as F
 from .core import ConfigError, DataBundle
 from .models import ModelOutput, MultimodalModel
-from .registry import METHODS, method_spec, register_method
+from .registry import method_spec, register_method
 
 # %% auto #0
 __all__ = ['joint_loss', 'MethodContext', 'Step', 'Method', 'merged', 'ComposedMethod', 'build_method', 'batch_scores',
