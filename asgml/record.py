@@ -18,7 +18,7 @@ from .registry import get_dataset
 from .train import DivergedError, Trainer, check_method, loss_protocol, model_config, probes_on
 
 # %% auto #0
-__all__ = ['REPORTING_KEYS', 'FAILED_RUN_FILES', 'resolved_config', 'flat_config', 'with_new_defaults', 'fill_missing',
+__all__ = ['IDENTITY_EXEMPT_KEYS', 'FAILED_RUN_FILES', 'resolved_config', 'flat_config', 'with_new_defaults', 'fill_missing',
            'read_saved_config', 'config_diff', 'git_commit', 'environment', 'write_history', 'check_out_dir',
            'diverged_error', 'clear_failed_run', 'is_run_config', 'start_logger', 'wandb_run_id', 'run',
            'read_checkpoint', 'compact', 'write_probe_history', 'finish_run']
@@ -52,12 +52,12 @@ def read_saved_config(path: Path) -> dict:
     "A run's `config.yaml`, completed by `with_new_defaults`: the identity a new run of the same settings would have."
     return with_new_defaults(yaml.safe_load(Path(path).read_text()))
 
-REPORTING_KEYS = ("log.",)   # how a run reports (progress bar, W&B), not what it computes: not part of its identity
+IDENTITY_EXEMPT_KEYS = ("log.", "data.root")   # how a run reports and where this machine keeps the data: not what it computes
 
 def config_diff(saved: dict, requested: dict) -> list[str]:
-    "Each key where two configs differ, as 'key = <saved> there, <requested> requested' (`log` settings aside)."
+    "Each key where two configs differ, as 'key = <saved> there, <requested> requested' (`log` settings and the data root aside)."
     a, b, absent = flat_config(saved), flat_config(requested), "(absent)"
-    keys = [k for k in sorted(a.keys() | b.keys()) if not k.startswith(REPORTING_KEYS)]
+    keys = [k for k in sorted(a.keys() | b.keys()) if not k.startswith(IDENTITY_EXEMPT_KEYS)]
     return [f"{k} = {a.get(k, absent)!r} there, {b.get(k, absent)!r} requested" for k in keys if a.get(k, absent) != b.get(k, absent)]
 
 def git_commit() -> str | None:

@@ -17,3 +17,12 @@ def shared_data_or_skip(*parts: str):
     p = resolve_data_root(None).joinpath(*parts)
     if not p.exists(): pytest.skip(f"real data not found at {p} (the shared data folder is absent on this machine)")
     return p
+
+@pytest.fixture
+def scratch_registry(monkeypatch):
+    "Methods a test registers vanish after it: later tests see only the package's own methods."
+    import sys, asgml.registry as registry
+    registry.load_methods()
+    monkeypatch.setattr(registry, "METHODS", dict(registry.METHODS))
+    yield registry
+    for mod in set(registry.plugin_modules()) - set(registry.METHOD_MODULES): sys.modules.pop(mod, None)   # imported again if asked for

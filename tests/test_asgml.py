@@ -272,7 +272,7 @@ def test_weakest_target_two_modalities():
                                     "grad_half+asgml_adaptive"])
 @pytest.mark.parametrize("extra", [[], ["asgml.adapt=staleness", "asgml.probe_signal=random", "asgml.delay_compensation=0.04"],
                                    ["asgml.schedule_target=weakest", "asgml.staleness_warmup=skip"]])
-def test_every_mode_trains_an_epoch(tmp_path, method, extra):
+def test_every_mode_trains_an_epoch(tmp_path, method, extra, scratch_registry):
     @register_method("grad_half", sweep=False)
     class GradHalf(Method):                        # a trivial synchronous method to compose with
         def after_backward(self, s):

@@ -38,7 +38,7 @@ def test_toy_method_from_one_module(tmp_path):
     assert bad.returncode != 0 and "methods.toy.factor" in bad.stderr and "Traceback" not in bad.stderr
     assert not (tmp_path / "bad").exists()
 
-def test_toy_method_display_name(tmp_path, monkeypatch):
+def test_toy_method_display_name(tmp_path, monkeypatch, scratch_registry):
     (tmp_path / "toy_plugin.py").write_text(TOY)
     monkeypatch.syspath_prepend(str(tmp_path)); monkeypatch.setenv("ASGML_PLUGINS", "toy_plugin")
     from asgml.registry import display_name, known_methods, sweep_methods
