@@ -8,14 +8,14 @@ Docs: https://asgml.github.io/asgml/hooks.html.md"""
 from __future__ import annotations
 from dataclasses import dataclass
 from typing import Any, Callable
-import numpy as np, torch, torch.nn.functional as F
+import numpy as np, torch, torch.nn as nn, torch.nn.functional as F
 from .core import ConfigError, DataBundle
 from .models import ModelOutput, MultimodalModel
 from .registry import method_spec, register_method
 
 # %% auto #0
 __all__ = ['joint_loss', 'MethodContext', 'Step', 'Method', 'merged', 'ComposedMethod', 'build_method', 'batch_scores',
-           'ratios_to_others', 'scale_grads', 'rescale_lrs']
+           'ratios_to_others', 'scale_grads', 'rescale_lrs', 'task_losses', 'flat', 'live_modalities']
 
 # %% ../nbs/05a_hooks.ipynb #9993f2b6
 def joint_loss(out: ModelOutput, labels: torch.Tensor, model: MultimodalModel, aux: bool) -> torch.Tensor:
@@ -143,3 +143,16 @@ def rescale_lrs(ctx: MethodContext, old: dict[str, float], new: dict[str, float]
     "Move each encoder's learning-rate factor from `old` to `new`; returns `new`."
     for m, f in new.items(): ctx.scale_lr(m, f / old[m])
     return new
+
+def task_losses(out: ModelOutput, labels: torch.Tensor, unimodal: dict[str, torch.Tensor] | None = None) -> dict[str, torch.Tensor]:
+    "The fused loss under 'fused' and one cross-entropy per modality's unimodal logits."
+    uni = out.unimodal if unimodal is None else unimodal
+    return {"fused": F.cross_entropy(out.logits, labels), **{m: F.cross_entropy(z, labels) for m, z in uni.items()}}
+
+def flat(grads: list[torch.Tensor | None], params: list[nn.Parameter]) -> torch.Tensor:
+    "One vector of `grads` (zeros where a gradient is None), in the order of `params`."
+    return torch.cat([(g if g is not None else torch.zeros_like(p)).reshape(-1) for g, p in zip(grads, params)])
+
+def live_modalities(out: ModelOutput) -> list[str]:
+    "Modalities whose encoder ran with a graph in this forward pass (not frozen by a schedule)."
+    return [m for m, f in out.features.items() if f.requires_grad]

@@ -66,7 +66,7 @@ def known_datasets() -> list[str]:
     return sorted({p.stem for p in config_dir().glob("*.yaml")} | set(DATASETS))
 
 # %% ../nbs/00a_registry.ipynb #4863af42
-FAMILIES = ("joint training", "gradient modulation", "objectives", "forward pass", "asgml")   # the default sweep's order
+FAMILIES = ("joint training", "gradient modulation", "objectives", "alternating training", "forward pass", "data level", "asgml")   # the default sweep's order
 
 @dataclass
 class MethodSpec:
@@ -81,7 +81,8 @@ class MethodSpec:
 
 METHODS: dict[str, MethodSpec] = {}
 COMPOSITIONS: dict[str, MethodSpec] = {}
-METHOD_MODULES = ("asgml.hooks", "asgml.staleness", "asgml.methods")   # built-in plugins, imported on first lookup
+METHOD_MODULES = ("asgml.hooks", "asgml.modulation", "asgml.objectives", "asgml.alternating", "asgml.forward_pass", "asgml.data_level",
+                  "asgml.staleness")   # built-in plugins, imported on first lookup
 
 def register_method(name: str, config: type | None = None, *, section: str | None = None, display: str = "",
                     family: str = "objectives", sweep: bool = True) -> Callable[[type], type]:

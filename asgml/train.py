@@ -10,17 +10,19 @@ import copy, dataclasses, functools, json, math, random, sys, time
 from typing import Any, Callable
 import numpy as np, torch, torch.nn as nn, torch.nn.functional as F
 from tqdm import tqdm
-from .core import Config, ConfigError, DataBundle, ModelConfig, ProbeConfig, TrainConfig, batches, get_device, to_device
-from .hooks import Method, MethodContext, Step
+from .core import (Config, ConfigError, DataBundle, ModelConfig, ProbeConfig, TrainConfig, batches, get_device, load_config,
+                        seed_everything, to_device)
+from .hooks import Method, MethodContext, Step, build_method, flat
 from .metrics import accuracy, epochs_to_frac, macro_f1, utilization_gap
 from .models import ModelOutput, MultimodalModel, build_model
 from .probes import ProbeMonitor, posthoc_probes
-from .registry import METHODS
+from .registry import METHODS, get_dataset
 
 # %% auto #0
-__all__ = ['make_optimizer', 'make_scheduler', 'evaluate', 'probes_on', 'loss_protocol', 'check_method', 'model_config',
-           'model_inputs', 'probe_interval', 'has_grad', 'grad_norm', 'Trainer', 'method_settings', 'lr_scaler',
-           'helper_trainer', 'DivergedError', 'non_finite_parameters', 'rng_state', 'set_rng_state', 'epoch_line']
+__all__ = ['TINY', 'THREE_MODALITIES', 'make_optimizer', 'make_scheduler', 'evaluate', 'probes_on', 'loss_protocol',
+           'check_method', 'model_config', 'model_inputs', 'probe_interval', 'has_grad', 'grad_norm', 'Trainer',
+           'method_settings', 'lr_scaler', 'helper_trainer', 'DivergedError', 'non_finite_parameters', 'rng_state',
+           'set_rng_state', 'epoch_line', 'tiny_trainer', 'grads_after_step', 'trains_one_epoch']
 
 # %% ../nbs/06_train.ipynb #19b2f5aa
 def make_optimizer(params: list[nn.Parameter], t: TrainConfig) -> torch.optim.Optimizer:
@@ -287,3 +289,30 @@ def _final_metrics(self: Trainer) -> dict:
             "update_ratio": {m: n / max(self.step, 1) for m, n in self.updates.items()},
             "n_params": sum(p.numel() for p in self.model.parameters()), "steps_per_epoch": self.steps_per_epoch}
 Trainer.final_metrics = _final_metrics
+
+# %% ../nbs/06_train.ipynb #e308cef3
+TINY = ["train.epochs=1", "data.n_train=200", "data.n_val=100", "data.n_test=100", "train.batch_size=50",
+        "log.wandb=false", "log.progress=false", "probe.eval_freq=2", "probe.probe_train_steps=5"]
+THREE_MODALITIES = ["data.modalities=[a,b,c]", "data.signal=[5,3.5,3]", "data.difficulty=[0.1,0.2,0.2]", "data.dims=[16,16,16]",
+                    "data.sign_flip=[false,true,true]"]
+
+def tiny_trainer(method: str, overrides: list[str] = (), dataset: str = "synthetic", seed: int = 0) -> Trainer:
+    "A trainer of `method` on tiny data (`TINY`, then `overrides`), seeded."
+    cfg = load_config(dataset, [*TINY, *overrides], method=method)
+    seed_everything(seed)
+    return Trainer(cfg, get_dataset(cfg.dataset).build(cfg.data, seed), build_method(method))
+
+def grads_after_step(tr: Trainer) -> dict[str, torch.Tensor]:
+    "Run one training step; every encoder's flattened gradient after the method's edits."
+    tr.train_step(next(batches(tr.data.train, tr.cfg.train.batch_size)))
+    return {m: flat([p.grad for p in e.parameters()], list(e.parameters())) for m, e in tr.model.encoders.items()}
+
+def trains_one_epoch(method: str, overrides: list[str] = ()) -> dict:
+    "One epoch of `method` on tiny data; an error unless the loss is finite and every encoder moved. Its loss, val acc and time."
+    tr = tiny_trainer(method, overrides)
+    before = {m: copy.deepcopy(e.state_dict()) for m, e in tr.model.encoders.items()}
+    t0 = time.perf_counter(); tr.end_epoch(tr.run_epoch())
+    if not math.isfinite(loss := tr.history[-1]["train_loss"]): raise AssertionError(f"{method}: the training loss is {loss}")
+    if still := [m for m, e in tr.model.encoders.items() if all(torch.equal(before[m][k], v) for k, v in e.state_dict().items())]:
+        raise AssertionError(f"{method}: encoder(s) {still} did not move in an epoch")
+    return {"train_loss": loss, "val_acc": tr.history[-1]["val_acc"], "sec": time.perf_counter() - t0}

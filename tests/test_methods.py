@@ -4,7 +4,7 @@ import io, itertools, json
 import pytest, torch
 from asgml.core import ConfigError, batches, load_config, seed_everything
 from asgml.registry import get_dataset
-from asgml.methods import cggm_trace
+from asgml.modulation import cggm_trace
 from asgml.core import to_device
 from asgml.hooks import build_method
 from asgml.registry import METHODS as REGISTRY, known_methods
