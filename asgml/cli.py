@@ -84,7 +84,7 @@ def cmd_train(a: argparse.Namespace) -> None:
     from asgml.record import check_out_dir, resolved_config, run
     check_configs("--config", [a.config]); check_methods("--method", [a.method] if a.method else [])
     cfg = load_config(a.config, a.overrides, method="baseline" if a.no_asgml else a.method, seed=a.seed)
-    out = Path(a.out or run_dir(a.config, cfg.method, cfg.seed, Path("runs")))
+    out = Path(a.out or run_dir(a.config, cfg.method, cfg.seed, Path("runs"), overrides=a.overrides))
     state = check_out_dir(out, resolved_config(cfg, build_method(cfg.method)))   # refuses exactly as run would
     try: m = run(cfg, out)
     except KeyboardInterrupt: raise KeyboardInterrupt(checkpoint_note(out, cfg.train.epochs)) from None
@@ -182,7 +182,7 @@ def cmd_diagnose(a: argparse.Namespace) -> None:
     from asgml.report import markdown, read_diagnosis, table_note
     check_configs("config", [a.config])
     t0, table = time.time(), run_diagnosis(a.config, a.seeds, a.overrides, a.runs, a.workers)
-    folder = diagnosis_dir(a.config, a.runs)
+    folder = diagnosis_dir(a.config, a.runs, a.overrides)
     print(f"{markdown(table)}\n\n{table_note(read_diagnosis(folder.parent.parent, folder.parent.name))}\n"
           f"diagnosis of {len(a.seeds)} seed(s) in {time.time() - t0:.0f} s: {folder / 'diagnosis.json'}, {folder / 'diagnosis.png'}")
 

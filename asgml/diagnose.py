@@ -34,9 +34,9 @@ def diagnosis_variants(modalities: list[str]) -> dict[str, list[str]]:
     alone = {f"alone_{m}": [f"model.modalities={json.dumps([m])}", "train.unimodal_aux_loss=false"] for m in modalities}
     return alone | {"joint": ["train.unimodal_aux_loss=false"], "joint+unimodal": ["train.unimodal_aux_loss=true"]}
 
-def diagnosis_dir(config: str | Path, root: Path | None = None) -> Path:
+def diagnosis_dir(config: str | Path, root: Path | None = None, overrides: list[str] = ()) -> Path:
     "Where a config's diagnosis lives: `<store>/<benchmark>/diagnosis`."
-    return Path(root or runs_root()) / benchmark_name(config) / "diagnosis"
+    return Path(root or runs_root()) / benchmark_name(config, overrides) / "diagnosis"
 
 def diagnosis_config(config: str | Path, seed: int, overrides: list[str] = (), variant: list[str] = ()) -> Config:
     "The baseline config of one diagnosis run: `DIAGNOSIS_SETTINGS`, then `overrides` (--set), then the variant's own keys."
@@ -64,7 +64,7 @@ def prime_window(probes: pd.DataFrame, steps_per_epoch: int, frac: float = 0.9) 
 # %% ../nbs/08b_diagnose.ipynb #344e41d6
 def diagnose_seed(config: str | Path, seed: int, overrides: list[str] = (), root: Path | None = None) -> dict:
     "Train (or read) the diagnosis runs of one seed, probe the untrained encoders, and write `seed<k>.json`; returns it."
-    folder, base = diagnosis_dir(config, root), diagnosis_config(config, seed, overrides)
+    folder, base = diagnosis_dir(config, root, overrides), diagnosis_config(config, seed, overrides)
     seed_everything(seed)
     data = get_dataset(base.dataset).build(base.data, seed)
     variants = diagnosis_variants(data.modalities)
@@ -162,9 +162,9 @@ def run_commits(folder: Path, seed_files: list[Path]) -> list[str]:
     runs = [m for f in seed_files for m in folder.glob(f"*/{f.stem}/metrics.json")]
     return sorted({str(json.loads(m.read_text()).get("git_commit"))[:7] for m in runs})
 
-def write_diagnosis(config: str | Path, root: Path | None = None, seeds: list[int] | None = None) -> pd.DataFrame:
+def write_diagnosis(config: str | Path, root: Path | None = None, seeds: list[int] | None = None, overrides: list[str] = ()) -> pd.DataFrame:
     "Summarise the finished seeds (all `seed<k>.json`, or `seeds`) into `diagnosis.json`, `.md` and a figure; returns the table."
-    folder = diagnosis_dir(config, root)
+    folder = diagnosis_dir(config, root, overrides)
     files = [folder / f"seed{s}.json" for s in seeds] if seeds is not None else sorted(folder.glob("seed*.json"))
     if not files: raise FileNotFoundError(f"no diagnosis records (seed<k>.json) in {folder}: run `asgml diagnose {config}` first")
     if missing := [str(f) for f in files if not f.exists()]: raise FileNotFoundError(f"no diagnosis record {missing[0]}: run `asgml diagnose {config}` for that seed")
@@ -185,7 +185,7 @@ def run_diagnosis(config: str | Path, seeds: list[int], overrides: list[str] = (
     "Diagnose `config` over `seeds` (one papermill notebook per seed, `workers` at a time); returns the table."
     root = Path(root or runs_root()).resolve()
     for s in seeds: diagnosis_config(config, s, overrides, ["train.unimodal_aux_loss=true"])   # every key checked before anything runs
-    folder, cfg = diagnosis_dir(config, root), str(Path(config).resolve()) if Path(config).suffix else str(config)
+    folder, cfg = diagnosis_dir(config, root, overrides), str(Path(config).resolve()) if Path(config).suffix else str(config)
     one = lambda s: execute_template(diagnose_template(), folder / f"seed{s}.ipynb", config=cfg, seed=s, overrides=list(overrides), root=str(root))
     with ThreadPoolExecutor(workers) as ex: list(ex.map(one, seeds))
-    return write_diagnosis(config, root, seeds)
+    return write_diagnosis(config, root, seeds, overrides)

@@ -34,13 +34,15 @@ def template_path() -> Path:
     "The papermill experiment template."
     return project_root() / "nbs" / "experiments" / "run.ipynb"
 
-def benchmark_name(config: str | Path) -> str:
-    "The store folder of a config: a shipped name as it is, a YAML path by its stem."
-    return Path(config).stem
+def benchmark_name(config: str | Path, overrides: list[str] = ()) -> str:
+    "The store folder of a config: a shipped name as it is, a YAML path by its stem, the shipped `npz` by its data's own name."
+    if str(config) != "npz": return Path(config).stem
+    data = load_config("npz", list(overrides)).data
+    return data.name or (Path(data.path).stem if data.path else "npz")
 
-def run_dir(dataset: str, method: str, seed: int, root: Path | None = None, tag: str = "") -> Path:
-    "Where one run's notebook and record live: `<root>/<benchmark_name(dataset)>/<method>[/<tag>]/seed<k>`."
-    return (root or runs_root()) / benchmark_name(dataset) / method / tag / f"seed{seed}"
+def run_dir(dataset: str, method: str, seed: int, root: Path | None = None, tag: str = "", overrides: list[str] = ()) -> Path:
+    "Where one run's notebook and record live: `<root>/<benchmark_name(dataset, overrides)>/<method>[/<tag>]/seed<k>`."
+    return (root or runs_root()) / benchmark_name(dataset, overrides) / method / tag / f"seed{seed}"
 
 # %% ../nbs/08_experiments.ipynb #117cc840
 QUIET_KERNEL = ["--IPKernelApp.log_level=CRITICAL"]   # the kernel's own log (its TCP warning, the interrupt at shutdown); cells' output and errors still reach the notebook
@@ -51,7 +53,7 @@ def execute_run(dataset: str, method: str = "baseline", seed: int = 0, overrides
 
     The executed notebook is `run.ipynb` inside the run folder; a finished run of the same config is not retrained.
     """
-    out = run_dir(dataset, method, seed, root, tag).resolve()   # absolute: the kernel runs in the template's folder
+    out = run_dir(dataset, method, seed, root, tag, overrides).resolve()   # absolute: the kernel runs in the template's folder
     execute_template(template_path(), out / "run.ipynb", progress,
                      dataset=dataset, method=method, seed=seed, overrides=list(overrides), out_dir=str(out))
     return out
@@ -72,7 +74,7 @@ class RunSpec:
     seed: int
     overrides: list[str] = field(default_factory=list)
     tag: str = ""   # the grid point, e.g. 'probe.eval_freq=50,asgml.k_ratio=2'; '' outside a grid
-    def folder(self, root: Path) -> Path: return run_dir(self.dataset, self.method, self.seed, root, self.tag)
+    def folder(self, root: Path) -> Path: return run_dir(self.dataset, self.method, self.seed, root, self.tag, self.overrides)
 
 def spec_config(spec: RunSpec) -> dict:
     "The resolved config the spec's run will save (its identity), validated with the method's own checks."
