@@ -12,12 +12,13 @@ from typing import NamedTuple
 import numpy as np, pandas as pd, yaml
 import matplotlib.pyplot as plt
 from scipy import stats
+from .core import ConfigError
 from .experiments import GRID_ALIASES, load_runs, runs_root
-from .registry import display_name
+from .registry import FAMILIES, display_name, method_spec
 
 # %% auto #0
 __all__ = ['ROW_ORDER', 'PROTOCOL_KEY', 'VARIANT_KEYS', 'PROTOCOLS', 'BASELINE_PROTOCOL', 'NO_TEST', 'CONTRASTS', 'TEXT_COLUMNS',
-           'MARKDOWN_ONLY', 'SUPPRESSION_MARGIN', 'DIAGNOSIS_NOTE', 'FIGURES', 'OVERVIEW_COLUMNS',
+           'MARKDOWN_ONLY', 'SUPPRESSION_MARGIN', 'DIAGNOSIS_NOTE', 'REGIME_NOTE', 'FIGURES', 'OVERVIEW_COLUMNS',
            'OVERVIEW_MARKDOWN_ONLY', 'OVERVIEW_LATEX_HEADERS', 'point_pairs', 'point_name', 'run_tag', 'is_ablation',
            'in_layout', 'runs_in_layout', 'split_grid', 'run_config', 'run_design', 'run_protocol', 'annotate',
            'run_groups', 'Comparison', 'paired', 'paired_test', 'welch', 'compare', 'mean_std', 'holm', 'reference',
@@ -25,7 +26,8 @@ __all__ = ['ROW_ORDER', 'PROTOCOL_KEY', 'VARIANT_KEYS', 'PROTOCOLS', 'BASELINE_P
            'contrast_pairs', 'contrast_table', 'point_order', 'grid_points', 'validation_pick', 'sensitivity_rows',
            'sensitivity_table', 'latex_escape', 'markdown', 'to_latex', 'runs_sentence', 'table_note', 'per_run_csv',
            'panel_grid', 'panel_title', 'panels', 'plot_probe_trajectories', 'unimodal_gap', 'plot_utilisation_gap',
-           'epoch_update_ratio', 'plot_update_ratio', 'paired_differences', 'plot_paired_differences', 'save_figure',
+           'epoch_update_ratio', 'plot_update_ratio', 'paired_differences', 'plot_paired_differences', 'family_of',
+           'method_effects', 'family_cell', 'suppressed_cell', 'unimodal_loss_cell', 'regime_table', 'save_figure',
            'write_report', 'read_diagnosis', 'diagnosis_overview', 'write_diagnosis_table', 'overview_for_latex',
            'write_overview', 'write_table']
 
@@ -447,6 +449,62 @@ def plot_paired_differences(runs: pd.DataFrame, title: str = "") -> plt.Figure |
     fig.suptitle(f"{title}: paired differences from the baseline".strip(": "), fontsize=10)
     fig.tight_layout(rect=(0, 0.3 / h, 1, 1)); return fig
 
+# %% ../nbs/08a_report.ipynb #a346b454
+REGIME_NOTE = ("Suppressed: the modalities whose probe is lower inside joint training than alone by more than the margin, with the "
+               "suppression in points (`asgml diagnose`). Unimodal losses: baseline joint + unimodal minus baseline joint, test accuracy "
+               "in points, paired over seeds [95 % CI]. Per family: its rows (method and loss protocol) better than, no different from, "
+               "worse than the baseline of their protocol (paired, Holm-adjusted p < 0.05 over the benchmark's rows), and the best row's "
+               "difference [95 % CI] (p); * where it holds after Holm's correction.")
+
+# %% ../nbs/08a_report.ipynb #8d300c2d
+def family_of(method: str) -> str:
+    "A method's family (`FAMILIES`); a composition's is its last part's; 'other' for a method this install does not know."
+    try: return method_spec(method.split("+")[-1]).family
+    except ConfigError: return "other"
+
+def method_effects(runs: pd.DataFrame) -> pd.DataFrame:
+    "Per method and protocol of one benchmark's ablation runs at their own settings: family, `compare` with its protocol's baseline, Holm's p over all rows."
+    runs = run_groups(split_grid(runs)[0]); runs = runs[runs.tag.map(point_name) == ""]
+    arm, rows = (lambda g: runs[runs.group == g]), []
+    for g in runs.group.unique():
+        a, ref = arm(g), baseline_of(runs, g)
+        if ref not in (None, g): rows.append({"method": a.method.iloc[0], "label": a.label.iloc[0], "protocol": a.protocol.iloc[0],
+                                              "family": family_of(a.method.iloc[0]), "c": compare(a, arm(ref))})
+    out = pd.DataFrame(rows, columns=["method", "label", "protocol", "family", "c"])
+    return out.assign(p_holm=holm(np.array([c.p for c in out.c], float)))
+
+def family_cell(effects: pd.DataFrame) -> str:
+    "How many of a family's rows are better, no different, worse (Holm p < 0.05), and its best row with its interval."
+    d, sig = np.array([c.diff for c in effects.c]), effects.p_holm.to_numpy() < 0.05
+    up, down = int((sig & (d > 0)).sum()), int((sig & (d < 0)).sum())
+    b = effects.iloc[int(np.nanargmax(d))]
+    name = b.label + ("" if b.protocol == "joint" else f" ({b.protocol})")
+    return f"{up} better, {len(d) - up - down} no difference, {down} worse; best: {name} {comparison_cell(b.c, b.p_holm)}"
+
+def suppressed_cell(diag: pd.DataFrame | None) -> str:
+    "The modalities a diagnosis found suppressed, with the suppression in points; 'none', or 'not diagnosed'."
+    if diag is None: return "not diagnosed"
+    s = diag[diag.suppressed == "yes"]
+    return ", ".join(f"{m} ({p.split(' ')[0]})" for m, p in zip(s.modality, s["suppression (points)"])) or "none"
+
+def unimodal_loss_cell(runs: pd.DataFrame) -> str:
+    "Baseline with unimodal losses minus baseline without, paired over seeds; '–' when either is missing."
+    runs = run_groups(split_grid(runs)[0])
+    j, u = (reference(runs, "baseline", p) for p in ("joint", "joint+unimodal"))
+    return "–" if None in (j, u) else comparison_cell(compare(runs[runs.group == u], runs[runs.group == j]), np.nan)
+
+def regime_table(runs: pd.DataFrame, diagnoses: dict[str, pd.DataFrame]) -> pd.DataFrame:
+    "One row per benchmark of `runs`: what its diagnosis (in `diagnoses`, by benchmark) found suppressed, the unimodal losses' effect and a `family_cell` per family."
+    rows = []
+    for b, r in runs.groupby("benchmark"):
+        eff = method_effects(r)
+        rows.append({"benchmark": b, "suppressed": suppressed_cell(diagnoses.get(b)), "unimodal losses": unimodal_loss_cell(r),
+                     **{f: family_cell(e) for f, e in eff.groupby("family", sort=False)}})
+    fams = [f for f in (*FAMILIES, "other") if any(f in row for row in rows)]
+    t = pd.DataFrame(rows)[["benchmark", "suppressed", "unimodal losses", *fams]].fillna("–")
+    t.attrs["note"] = REGIME_NOTE
+    return t
+
 # %% ../nbs/08a_report.ipynb #2816b6b9
 FIGURES = {"probe_trajectories": plot_probe_trajectories, "utilisation_gap": plot_utilisation_gap, "update_ratio": plot_update_ratio,
            "paired_differences": plot_paired_differences}
@@ -457,7 +515,7 @@ def save_figure(fig: plt.Figure, stem: Path) -> None:
     fig.savefig(stem.with_suffix(".png"), dpi=130)
 
 def write_report(root: Path | None = None, out: Path | None = None, datasets: list[str] | None = None) -> dict[str, pd.DataFrame]:
-    """Write the tables and figures of every dataset in the run store; returns the tables ('<dataset>', '<dataset> controls', '<dataset> sensitivity').
+    """Write the tables and figures of every dataset in the run store; returns the tables ('<dataset>', '<dataset> controls', '<dataset> sensitivity', 'regimes').
 
     Parameters
     ----------
@@ -483,6 +541,9 @@ def write_report(root: Path | None = None, out: Path | None = None, datasets: li
         for name, plot in FIGURES.items():
             fig = plot(own, ds) if len(own) else None
             if fig is not None: save_figure(fig, out / "figures" / f"{ds}_{name}"); plt.close(fig)
+    if len(runs) and not datasets:
+        reg = regime_table(runs, {b: read_diagnosis(root, b) for b in runs.benchmark.unique()})
+        tables["regimes"] = write_table(reg, runs, out / "tables" / "regimes", out / "tables" / "regimes_runs.tex")
     return tables
 
 def read_diagnosis(root: Path, benchmark: str) -> pd.DataFrame | None:
