@@ -1,4 +1,4 @@
-"""Methods that change which samples train which modality.
+"""Methods that change which samples train which modality: sample-level modality valuation.
 
 Docs: https://asgml.github.io/asgml/data_level.html.md"""
 
@@ -6,14 +6,111 @@ Docs: https://asgml.github.io/asgml/data_level.html.md"""
 
 # %% ../nbs/07e_data_level.ipynb #cfc595e4
 from __future__ import annotations
-import copy, dataclasses, math
+import dataclasses, math
 from dataclasses import dataclass
-import numpy as np, torch, torch.nn as nn, torch.nn.functional as F
-from .core import ConfigError, batches, opt, to_device
-from .hooks import (Method, MethodContext, Step, batch_scores, flat, live_modalities, ratios_to_others, rescale_lrs,
-                         scale_grads, task_losses)
+from typing import Callable
+import torch, torch.nn.functional as F
+from .core import ConfigError, opt
+from .hooks import Method, MethodContext
 from .models import ModelOutput
 from .registry import register_method
 
 # %% auto #0
-__all__ = []
+__all__ = ['VALUED_MODALITIES', 'subset_bits', 'only', 'subset_values', 'shapley_matrix', 'resample_copies', 'copy_losses',
+           'resampled_loss', 'ValuationConfig', 'Valuation']
+
+# %% ../nbs/07e_data_level.ipynb #6bfb0830
+def subset_bits(k: int, n: int) -> list[bool]:
+    "The subset numbered `k` of `n` modalities: modality i is in it when bit i of k is set."
+    return [bool(k >> i & 1) for i in range(n)]
+
+def only(feats: list[torch.Tensor], keep: list[bool]) -> list[torch.Tensor]:
+    "The features with every modality outside `keep` zeroed, as a modality absent from the fusion."
+    return [f if k else torch.zeros_like(f) for f, k in zip(feats, keep)]
+
+def subset_values(fuse: Callable[[list[torch.Tensor]], torch.Tensor], feats: list[torch.Tensor], labels: torch.Tensor) -> torch.Tensor:
+    """Every subset's value for every sample: row k is |S_k| where the fusion of S_k's features alone predicts the label, else 0.
+
+    Parameters
+    ----------
+    fuse : the fusion head, from the list of per-modality features to logits
+    feats : per-modality features of a batch, in the fusion's order
+    labels : class indices
+    """
+    n, rows = len(feats), [torch.zeros(len(labels), device=labels.device)]
+    for k in range(1, 2 ** n):
+        keep = subset_bits(k, n)
+        rows.append(sum(keep) * (fuse(only(feats, keep)).argmax(1) == labels).float())
+    return torch.stack(rows)
+
+def shapley_matrix(n: int) -> torch.Tensor:
+    "The (n, 2^n) matrix turning the values of all subsets (rows numbered by bits) into each modality's exact Shapley value."
+    weight = [math.factorial(s) * math.factorial(n - s - 1) / math.factorial(n) for s in range(n)]
+    phi = torch.zeros(n, 2 ** n)
+    for m in range(n):
+        for k in (k for k in range(2 ** n) if not k >> m & 1):
+            w = weight[sum(subset_bits(k, n))]
+            phi[m, k | 1 << m] += w; phi[m, k] -= w
+    return phi
+
+# %% ../nbs/07e_data_level.ipynb #746dbf8e
+def resample_copies(phi: torch.Tensor) -> torch.Tensor:
+    "Copies of a sample keeping one modality alone, from that modality's Shapley value: 0 from 1 up, 1 above 0.4, 2 above -0.1, else 3."
+    return 3 - (phi > -0.1).long() - (phi > 0.4).long() - (phi >= 1).long()
+
+def copy_losses(fuse: Callable[[list[torch.Tensor]], torch.Tensor], feats: list[torch.Tensor], labels: torch.Tensor) -> torch.Tensor:
+    "Per modality and sample, the cross-entropy of the fusion given that modality alone: shape (n, batch)."
+    n = len(feats)
+    return torch.stack([F.cross_entropy(fuse(only(feats, [i == m for i in range(n)])), labels, reduction="none") for m in range(n)])
+
+def resampled_loss(joint: torch.Tensor, copies: torch.Tensor, losses: torch.Tensor) -> torch.Tensor:
+    """The mean loss over a batch enlarged by its copies.
+
+    Parameters
+    ----------
+    joint : the batch's mean loss
+    copies : copies per modality and sample, (n, batch)
+    losses : each copy's loss per modality and sample, (n, batch)
+    """
+    b = copies.shape[1]
+    return (b * joint + (copies * losses).sum()) / (b + copies.sum())
+
+# %% ../nbs/07e_data_level.ipynb #941d9f82
+@dataclass
+class ValuationConfig:
+    "Sample-level modality valuation: each sample's low-contributing modalities trained alone on extra copies."
+    warmup_epochs: int = opt(5, lo=0, doc="epochs of plain joint training before the copies start (the official --warmup)")
+
+VALUED_MODALITIES = (2, 4)   # exact Shapley values: 2^N fusion passes a step
+
+@register_method("valuation", ValuationConfig, display="Modality valuation", family="data level")
+class Valuation(Method):
+    "Sample-level modality valuation: per-sample Shapley contributions; copies of each sample keep its low contributors alone."
+    def setup(self, ctx: MethodContext) -> None:
+        super().setup(ctx)
+        mods, (lo, hi) = ctx.model.modalities, VALUED_MODALITIES
+        if not lo <= len(mods) <= hi:
+            raise ConfigError(f"method = {ctx.method!r} values modalities by exact Shapley values over all 2^N subsets, for {lo} to {hi} "
+                              f"modalities; the model has {len(mods)} ({', '.join(mods)}): keep {lo} to {hi} with model.modalities")
+        self.shapley, self.epochs_done = shapley_matrix(len(mods)).to(ctx.device), 0
+        self.reset_sums()
+    def reset_sums(self) -> None:
+        "Start the epoch's sums of contributions and copies."
+        zeros = lambda: torch.zeros(len(self.ctx.model.modalities), device=self.ctx.device)
+        self.phi_sum, self.copies_sum, self.n = zeros(), zeros(), 0
+    def loss(self, out: ModelOutput, batch: dict) -> torch.Tensor:
+        y, fuse, warm = batch["label"], self.ctx.model.fusion, self.epochs_done < self.cfg.warmup_epochs
+        feats = [out.features[m] for m in self.ctx.model.modalities]
+        with torch.no_grad(): phi = self.shapley @ subset_values(fuse, [f.detach() for f in feats], y)
+        copies = torch.zeros_like(phi, dtype=torch.long) if warm else resample_copies(phi)
+        self.phi_sum += phi.sum(1); self.copies_sum += copies.sum(1); self.n += len(y)
+        joint = super().loss(out, batch)
+        return joint if warm else resampled_loss(joint, copies, copy_losses(fuse, feats, y))
+    def on_epoch_end(self, epoch: int, record: dict) -> dict:
+        mods, n = self.ctx.model.modalities, max(self.n, 1)
+        phi, copies = (self.phi_sum / n).tolist(), (self.copies_sum / n).tolist()
+        self.epochs_done = epoch + 1; self.reset_sums()
+        return {f"valuation_phi/{m}": p for m, p in zip(mods, phi)} | {f"valuation_copies/{m}": c for m, c in zip(mods, copies)}
+    def describe(self) -> dict: return {"name": self.name, "variant": "sample-level", **dataclasses.asdict(self.cfg)}
+    def state_dict(self) -> dict: return {"epochs_done": self.epochs_done}
+    def load_state_dict(self, s: dict) -> None: self.epochs_done = s["epochs_done"]
