@@ -20,7 +20,7 @@ __all__ = ['round_robin', 'check_slices', 'steps_per_epoch', 'owm_alpha', 'owm_u
            'dynamic_fusion_accuracy', 'MLAConfig', 'MLA', 'head_block_grad', 'reconboost_phase', 'ensemble_members',
            'boosting_loss', 'UnimodalTurn', 'pretrain_key', 'ReconBoostConfig', 'ReconBoost']
 
-# %% ../nbs/07c_alternating.ipynb #5da7f37d
+# %% ../nbs/07c_alternating.ipynb #2188a4ec
 def round_robin(step: int, modalities: list[str]) -> str:
     "The modality whose turn it is at `step`: each in order, one step each."
     return modalities[step % len(modalities)]
@@ -36,7 +36,7 @@ def steps_per_epoch(ctx: MethodContext) -> int:
     "Training steps in one epoch (the last batch may be smaller)."
     return -(-len(ctx.data.train) // ctx.batch_size)
 
-# %% ../nbs/07c_alternating.ipynb #55035d98
+# %% ../nbs/07c_alternating.ipynb #2d6ed500
 def owm_alpha(batch_index: int, steps: int) -> float:
     "MLA's regulariser at the `batch_index`-th of `steps` batches of an epoch: 0.1 ** (1 + batch_index / steps)."
     return 0.1 ** (1 + batch_index / steps)
@@ -54,7 +54,7 @@ def owm_update(P: torch.Tensor, r: torch.Tensor, alpha: float) -> torch.Tensor:
     P = P - torch.outer(k, k) / (alpha + r @ k)
     return P / P.norm()
 
-# %% ../nbs/07c_alternating.ipynb #ce2268ed
+# %% ../nbs/07c_alternating.ipynb #661a8ea9
 def entropy_weights(unimodal: dict[str, torch.Tensor]) -> dict[str, torch.Tensor]:
     "Per sample, each modality's weight: the softmax over modalities of minus the entropy of its prediction."
     H = torch.stack([-(z.softmax(1) * z.log_softmax(1)).sum(1) for z in unimodal.values()])
@@ -75,7 +75,7 @@ def dynamic_fusion_accuracy(model: MultimodalModel, ds: DictDataset, batch_size:
         hits += (entropy_fused(model(b).slices).argmax(1) == b["label"]).sum().item()
     return hits / len(ds)
 
-# %% ../nbs/07c_alternating.ipynb #f983289b
+# %% ../nbs/07c_alternating.ipynb #9501e1d7
 @dataclass
 class MLAConfig:
     "MLA (Zhang, Yang, Yao, CVPR 2024): alternating unimodal adaptation."
@@ -118,7 +118,7 @@ def head_block_grad(fusion: nn.Module, i: int) -> torch.Tensor:
     if isinstance(fusion, ConcatFusion): return fusion.fc.weight.grad.split(fusion.dims, 1)[i]
     return fusion.fcs[i].weight.grad
 
-# %% ../nbs/07c_alternating.ipynb #8aa2c884
+# %% ../nbs/07c_alternating.ipynb #be53ad41
 def reconboost_phase(step: int, n: int, boost_steps: int, rectify_steps: int) -> tuple[int, int, bool]:
     "(stage, learner, rectifying) at `step`: each stage is `boost_steps` of one learner, then `rectify_steps` of rectification."
     stage, within = divmod(step, boost_steps + rectify_steps)
@@ -134,7 +134,7 @@ def boosting_loss(z: torch.Tensor, others: torch.Tensor | None, labels: torch.Te
     q = torch.ones_like(ce) if others is None else others.detach().softmax(1).gather(1, labels[:, None]).squeeze(1)
     return ((1 - lam * q) * ce).mean()
 
-# %% ../nbs/07c_alternating.ipynb #77e61445
+# %% ../nbs/07c_alternating.ipynb #512444b5
 class UnimodalTurn(Method):
     "One modality trained alone through its fusion slice: ReconBoost's pretrained start."
     def __init__(self, modality: str): self.modality = modality
@@ -148,7 +148,7 @@ def pretrain_key(cfg: Config, modality: str, epochs: int, device: torch.device) 
     what = {k: d[k] for k in ("dataset", "data", "model", "train", "seed")} | {"modality": modality, "epochs": epochs, "device": device.type, "asgml": __version__}
     return hashlib.sha256(json.dumps(what, sort_keys=True, default=str).encode()).hexdigest()[:24]
 
-# %% ../nbs/07c_alternating.ipynb #8f7d144d
+# %% ../nbs/07c_alternating.ipynb #0a577c85
 @dataclass
 class ReconBoostConfig:
     "ReconBoost (Hua et al., ICML 2024): alternating boosting of the unimodal learners, with global rectification."
