@@ -6,14 +6,191 @@ Docs: https://asgml.github.io/asgml/alternating.html.md"""
 
 # %% ../nbs/07c_alternating.ipynb #17107ab7
 from __future__ import annotations
-import copy, dataclasses, math
+import dataclasses, hashlib, json
 from dataclasses import dataclass
-import numpy as np, torch, torch.nn as nn, torch.nn.functional as F
-from .core import ConfigError, batches, opt, to_device
-from .hooks import (Method, MethodContext, Step, batch_scores, flat, live_modalities, ratios_to_others, rescale_lrs,
-                         scale_grads, task_losses)
-from .models import ModelOutput
+import torch, torch.nn as nn, torch.nn.functional as F
+from . import __version__
+from .core import Config, ConfigError, DictDataset, batches, config_to_dict, opt, to_device, user_cache
+from .hooks import Method, MethodContext, Step
+from .models import ConcatFusion, ModelOutput, MultimodalModel
 from .registry import register_method
 
 # %% auto #0
-__all__ = []
+__all__ = ['round_robin', 'check_slices', 'steps_per_epoch', 'owm_alpha', 'owm_update', 'entropy_weights', 'entropy_fused',
+           'dynamic_fusion_accuracy', 'MLAConfig', 'MLA', 'head_block_grad', 'reconboost_phase', 'ensemble_members',
+           'boosting_loss', 'UnimodalTurn', 'pretrain_key', 'ReconBoostConfig', 'ReconBoost']
+
+# %% ../nbs/07c_alternating.ipynb #2188a4ec
+def round_robin(step: int, modalities: list[str]) -> str:
+    "The modality whose turn it is at `step`: each in order, one step each."
+    return modalities[step % len(modalities)]
+
+def check_slices(ctx: MethodContext) -> None:
+    "Refuse a fusion without per-modality slices and separate unimodal heads: these methods train the fusion slices."
+    if not ctx.model.fusion.has_slices:
+        raise ConfigError(f"method = {ctx.method!r} trains each modality through its slice of the fusion layer, and model.fusion = {ctx.fusion!r} has none; use concat or sum")
+    if ctx.model.heads is not None:
+        raise ConfigError(f"method = {ctx.method!r} trains the fusion slices, so separate unimodal heads would never learn; drop model.unimodal_heads = true")
+
+def steps_per_epoch(ctx: MethodContext) -> int:
+    "Training steps in one epoch (the last batch may be smaller)."
+    return -(-len(ctx.data.train) // ctx.batch_size)
+
+# %% ../nbs/07c_alternating.ipynb #2d6ed500
+def owm_alpha(batch_index: int, steps: int) -> float:
+    "MLA's regulariser at the `batch_index`-th of `steps` batches of an epoch: 0.1 ** (1 + batch_index / steps)."
+    return 0.1 ** (1 + batch_index / steps)
+
+def owm_update(P: torch.Tensor, r: torch.Tensor, alpha: float) -> torch.Tensor:
+    """MLA's projector after a turn whose mean feature is `r`: the OWM recursion, divided by its Frobenius norm.
+
+    Parameters
+    ----------
+    P : the (d, d) projector so far
+    r : the turn's batch mean of the features, (d,)
+    alpha : the regulariser (`owm_alpha`)
+    """
+    k = P @ r
+    P = P - torch.outer(k, k) / (alpha + r @ k)
+    return P / P.norm()
+
+# %% ../nbs/07c_alternating.ipynb #661a8ea9
+def entropy_weights(unimodal: dict[str, torch.Tensor]) -> dict[str, torch.Tensor]:
+    "Per sample, each modality's weight: the softmax over modalities of minus the entropy of its prediction."
+    H = torch.stack([-(z.softmax(1) * z.log_softmax(1)).sum(1) for z in unimodal.values()])
+    return dict(zip(unimodal, (-H).softmax(0)))
+
+def entropy_fused(unimodal: dict[str, torch.Tensor]) -> torch.Tensor:
+    "MLA's dynamic fusion: the unimodal logits weighted per sample by `entropy_weights`."
+    w = entropy_weights(unimodal)
+    return sum(w[m][:, None] * z for m, z in unimodal.items())
+
+@torch.no_grad()
+def dynamic_fusion_accuracy(model: MultimodalModel, ds: DictDataset, batch_size: int, device: torch.device) -> float:
+    "Accuracy on `ds` of the entropy-weighted fusion of the model's fusion slices, in eval mode."
+    model.eval()
+    hits = 0
+    for b in batches(ds, batch_size):
+        b = to_device(b, device)
+        hits += (entropy_fused(model(b).slices).argmax(1) == b["label"]).sum().item()
+    return hits / len(ds)
+
+# %% ../nbs/07c_alternating.ipynb #9501e1d7
+@dataclass
+class MLAConfig:
+    "MLA (Zhang, Yang, Yao, CVPR 2024): alternating unimodal adaptation."
+    faithful_to: str = opt("paper", choices=("paper", "code"), doc="paper: the head's gradient projected (OWM); code: left alone, as in the official runs (their projection never fires)")
+
+@register_method("mla", MLAConfig, display="MLA", family="alternating training")
+class MLA(Method):
+    "MLA: one modality per step, in turn, through its fusion slice; the head's gradient projected away from the features seen."
+    own_unimodal_loss = True
+    def setup(self, ctx: MethodContext) -> None:
+        super().setup(ctx)
+        check_slices(ctx)
+        self.modalities, self.steps = ctx.model.modalities, steps_per_epoch(ctx)
+        d = next(iter(ctx.model.encoders.values())).out_dim
+        self.P, self.turns = torch.eye(d, device=ctx.device), 0
+    def update_mask(self, step: int) -> set[str]:
+        self.turn = round_robin(step, self.modalities)
+        return {self.turn}
+    def loss(self, out: ModelOutput, batch: dict) -> torch.Tensor:
+        "The cross-entropy of the turn's fusion slice."
+        return F.cross_entropy(out.slices[self.turn], batch["label"])
+    def after_backward(self, s: Step) -> dict:
+        "Update the projector with the turn's mean feature and project the turn's head block (not at the first turn)."
+        if self.cfg.faithful_to == "paper" and self.turns > 0:
+            self.P = owm_update(self.P, s.out.features[self.turn].detach().mean(0), owm_alpha(s.index % self.steps, self.steps))
+            g = head_block_grad(self.ctx.model.fusion, self.modalities.index(self.turn))
+            g.copy_(g @ self.P.T)
+        self.turns += 1
+        return {}
+    def on_epoch_end(self, epoch: int, record: dict) -> dict:
+        "The dynamic fusion's validation accuracy (reported, not used to select)."
+        c = self.ctx
+        return {"mla/val_acc_dynamic": dynamic_fusion_accuracy(c.model, c.data.val, c.batch_size, c.device)}
+    def describe(self) -> dict: return {"name": self.name, **dataclasses.asdict(self.cfg), "evaluation": "sum of the fusion slices"}
+    def state_dict(self) -> dict: return {"P": self.P.clone(), "turns": self.turns}
+    def load_state_dict(self, s: dict) -> None: self.P, self.turns = s["P"].to(self.ctx.device), s["turns"]
+
+def head_block_grad(fusion: nn.Module, i: int) -> torch.Tensor:
+    "Modality i's block of the fusion layer's weight gradient, as a view (editing it edits the gradient)."
+    if isinstance(fusion, ConcatFusion): return fusion.fc.weight.grad.split(fusion.dims, 1)[i]
+    return fusion.fcs[i].weight.grad
+
+# %% ../nbs/07c_alternating.ipynb #be53ad41
+def reconboost_phase(step: int, n: int, boost_steps: int, rectify_steps: int) -> tuple[int, int, bool]:
+    "(stage, learner, rectifying) at `step`: each stage is `boost_steps` of one learner, then `rectify_steps` of rectification."
+    stage, within = divmod(step, boost_steps + rectify_steps)
+    return stage, stage % n, within >= boost_steps
+
+def ensemble_members(stage: int, n: int, pretrained: bool) -> list[int]:
+    "The learners in the ensemble when `stage` starts: those trained in an earlier stage (all of them when pretrained)."
+    return list(range(n if pretrained else min(stage, n)))
+
+def boosting_loss(z: torch.Tensor, others: torch.Tensor | None, labels: torch.Tensor, lam: float) -> torch.Tensor:
+    "The mean over the batch of (1 - lam q[y]) CE(z, y), q the softmax of the others' summed logits (1 when there are none)."
+    ce = F.cross_entropy(z, labels, reduction="none")
+    q = torch.ones_like(ce) if others is None else others.detach().softmax(1).gather(1, labels[:, None]).squeeze(1)
+    return ((1 - lam * q) * ce).mean()
+
+# %% ../nbs/07c_alternating.ipynb #512444b5
+class UnimodalTurn(Method):
+    "One modality trained alone through its fusion slice: ReconBoost's pretrained start."
+    def __init__(self, modality: str): self.modality = modality
+    def update_mask(self, step: int) -> set[str]: return {self.modality}
+    def loss(self, out: ModelOutput, batch: dict) -> torch.Tensor: return F.cross_entropy(out.slices[self.modality], batch["label"])
+
+def pretrain_key(cfg: Config, modality: str, epochs: int, device: torch.device) -> str:
+    "The cache key of a pretrained encoder: a digest of what decides it (data but not its root, model, train, seed, modality, epochs, device kind, version)."
+    d = config_to_dict(cfg)
+    d["data"].pop("root", None)
+    what = {k: d[k] for k in ("dataset", "data", "model", "train", "seed")} | {"modality": modality, "epochs": epochs, "device": device.type, "asgml": __version__}
+    return hashlib.sha256(json.dumps(what, sort_keys=True, default=str).encode()).hexdigest()[:24]
+
+# %% ../nbs/07c_alternating.ipynb #0a577c85
+@dataclass
+class ReconBoostConfig:
+    "ReconBoost (Hua et al., ICML 2024): alternating boosting of the unimodal learners, with global rectification."
+    lam: float = opt(0.2, lo=0.0, hi=1.0, doc="reconcilement weight, the code's weight2 / weight1 (1/5 on CREMA-D, 1/4 on AVE, ModelNet40, MOSEI)")
+    stage_epochs: float = opt(4.0, lo=0.01, doc="epochs of one learner's boosting stage (the code's epochs_per_stage)")
+    rectify_epochs: float = opt(4.0, lo=0.0, doc="epochs of global rectification after each stage (the code's correct_epoch); 0: none")
+    pretrain_epochs: int = opt(0, lo=0, doc="epochs of unimodal pretraining of each encoder before the first stage, cached; 0: none")
+
+@register_method("reconboost", ReconBoostConfig, display="ReconBoost", family="alternating training")
+class ReconBoost(Method):
+    "ReconBoost: one learner per stage on its boosting loss against the others, then rectification of the ensemble."
+    own_unimodal_loss = True
+    def setup(self, ctx: MethodContext) -> None:
+        super().setup(ctx)
+        check_slices(ctx)
+        self.modalities, spe, c = ctx.model.modalities, steps_per_epoch(ctx), self.cfg
+        self.boost_steps, self.rectify_steps = max(1, round(c.stage_epochs * spe)), round(c.rectify_epochs * spe)
+        self.pretrained = c.pretrain_epochs > 0
+        for m in self.modalities if self.pretrained else []: ctx.model.encoders[m].load_state_dict(self.pretrained_encoder(m))
+    def update_mask(self, step: int) -> set[str]:
+        stage, i, self.rectifying = reconboost_phase(step, len(self.modalities), self.boost_steps, self.rectify_steps)
+        self.learner = self.modalities[i]
+        self.members = [self.modalities[j] for j in ensemble_members(stage + self.rectifying, len(self.modalities), self.pretrained)]
+        return set(self.members) if self.rectifying else {self.learner}
+    def loss(self, out: ModelOutput, batch: dict) -> torch.Tensor:
+        "Rectification: the ensemble's cross-entropy; boosting: the learner's loss against the others in the ensemble."
+        z, y = out.slices, batch["label"]
+        if self.rectifying: return F.cross_entropy(sum(z[m] for m in self.members), y)
+        others = [z[m] for m in self.members if m != self.learner]
+        return boosting_loss(z[self.learner], sum(others) if others else None, y, self.cfg.lam)
+    def pretrained_encoder(self, m: str) -> dict:
+        "Encoder `m`'s weights after training alone: from the cache, or trained through `ctx.helper` on a forked RNG and cached."
+        ctx = self.ctx
+        with torch.random.fork_rng(devices=[torch.cuda.current_device()] if ctx.device.type == "cuda" else []):
+            torch.manual_seed(ctx.seed)
+            helper = ctx.helper(UnimodalTurn(m))
+            path = user_cache() / "reconboost" / f"{pretrain_key(helper.cfg, m, self.cfg.pretrain_epochs, ctx.device)}.pt"
+            if path.is_file(): return torch.load(path, map_location=ctx.device, weights_only=True)
+            for _ in range(self.cfg.pretrain_epochs): helper.run_epoch(); helper.epoch += 1
+        state = helper.model.encoders[m].state_dict()
+        path.parent.mkdir(parents=True, exist_ok=True)
+        torch.save(state, tmp := path.with_suffix(".tmp")); tmp.replace(path)
+        return state
+    def describe(self) -> dict:
+        return {"name": self.name, **dataclasses.asdict(self.cfg), "boost_steps": self.boost_steps, "rectify_steps": self.rectify_steps}
