@@ -290,7 +290,6 @@ def with_grad_scale(x: torch.Tensor, k: torch.Tensor) -> torch.Tensor:
     return k * x + (1 - k) * x.detach()
 
 # %% ../nbs/07a_modulation.ipynb #618feea3
-@torch.no_grad()
 def zeroed(batch: dict, modalities: list[str]) -> dict:
     "The batch with every modality's input set to zero."
     return {**batch, **{m: torch.zeros_like(batch[m]) for m in modalities}}
@@ -301,7 +300,7 @@ def coalition_logits(model: nn.Module, batch: dict, out: ModelOutput) -> dict[fr
     frozen = set(mods) - set(live_modalities(out))
     model.eval()
     present, absent = model.encode(batch, frozen), model.encode(zeroed(batch, mods), frozen)
-    values = {s: model.fusion([present[m] if m in s else absent[m] for m in mods]) for s in coalitions(mods)[:-1]}
+    values = {s: model.fusion([present[m] if m in s else absent[m] for m in mods]) for s in coalitions(mods) if len(s) < len(mods)}
     model.train(was)
     return values | {frozenset(mods): out.logits}
 
