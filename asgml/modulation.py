@@ -1,4 +1,4 @@
-"""Methods that rescale each encoder's gradient or learning rate by how far its modality leads: OGM-GE, CGGM, MILES and InfoReg.
+"""Methods that change how far each encoder moves by how far its modality leads: OGM-GE, CGGM, MILES, InfoReg, AGM, PMR and Re-learning.
 
 Docs: https://asgml.github.io/asgml/modulation.html.md"""
 
@@ -6,7 +6,7 @@ Docs: https://asgml.github.io/asgml/modulation.html.md"""
 
 # %% ../nbs/07a_modulation.ipynb #351b1899
 from __future__ import annotations
-import copy, dataclasses, math
+import copy, dataclasses, itertools, math
 from dataclasses import dataclass
 import numpy as np, torch, torch.nn as nn, torch.nn.functional as F
 from .core import ConfigError, batches, opt, to_device
@@ -18,7 +18,12 @@ from .registry import register_method
 # %% auto #0
 __all__ = ['ogm_ge_coefficients', 'modulated_params', 'OGMGEConfig', 'OGMGE', 'cggm_gains', 'cggm_coefficients', 'cggm_trace',
            'direction_term', 'fusion_weights', 'CGGMConfig', 'CGGM', 'conditional_utilisation', 'miles_scales',
-           'require_two_modalities', 'MILESConfig', 'MILES', 'in_prime_window', 'InfoRegConfig', 'InfoReg']
+           'require_two_modalities', 'MILESConfig', 'MILES', 'in_prime_window', 'InfoRegConfig', 'InfoReg',
+           'shapley_weight', 'coalitions', 'mono_responses', 'mono_scores', 'lead_over_others', 'agm_coefficients',
+           'running_mean', 'with_grad_scale', 'zeroed', 'coalition_logits', 'output_layer_weights', 'clip_when_large',
+           'require_several_modalities', 'check_window', 'AGMConfig', 'AGM', 'prototype_logits', 'true_class_mass',
+           'mean_entropy', 'class_means', 'blend_prototypes', 'encoded', 'PMRConfig', 'PMR', 'minmax_scaled',
+           'kmeans_pp_start', 'kmeans', 'purity', 'relearn_strength', 'soft_reinit', 'ReLearningConfig', 'ReLearning']
 
 # %% ../nbs/07a_modulation.ipynb #5c57f4f8
 def ogm_ge_coefficients(scores: dict[str, float], alpha: float, faithful_to: str = "code") -> dict[str, float]:
@@ -235,3 +240,289 @@ class InfoReg(Method):
         return {k: getattr(self, k) for k in ("fisher", "score", "n", "prev_fisher", "anchors")}
     def load_state_dict(self, s: dict) -> None:
         for k, v in s.items(): setattr(self, k, v)
+
+# %% ../nbs/07a_modulation.ipynb #0840dbaa
+def shapley_weight(n: int, k: int) -> float:
+    "The Shapley weight of a coalition of k of the other players among n: k! (n - k - 1)! / n!."
+    return math.factorial(k) * math.factorial(n - k - 1) / math.factorial(n)
+
+def coalitions(players: list[str]) -> list[frozenset]:
+    "Every subset of `players`, the empty one included."
+    return [frozenset(c) for r in range(len(players) + 1) for c in itertools.combinations(players, r)]
+
+def mono_responses(values: dict[frozenset, torch.Tensor], modalities: list[str]) -> dict[str, torch.Tensor]:
+    """AGM's response of each modality: its Shapley value over the coalition outputs plus an equal share of v(empty).
+
+    Parameters
+    ----------
+    values : the fused logits with only the coalition's modalities present, keyed by the coalition (a frozenset)
+    modalities : all N modalities
+    """
+    n, out = len(modalities), {}
+    for m in modalities:
+        others = coalitions([k for k in modalities if k != m])
+        out[m] = values[frozenset()] / n + sum(shapley_weight(n, len(s)) * (values[s | {m}] - values[s]) for s in others)
+    return out
+
+def mono_scores(responses: dict[str, torch.Tensor], labels: torch.Tensor) -> dict[str, torch.Tensor]:
+    "Per modality, the batch mean of -log p(true class) of its response, p floored at 1e-8 (detached, on the device)."
+    return {m: -z.detach().softmax(1).gather(1, labels[:, None]).clamp_min(1e-8).log().mean() for m, z in responses.items()}
+
+def lead_over_others(x: dict[str, torch.Tensor]) -> dict[str, torch.Tensor]:
+    "The mean of the others' values minus each value."
+    total, n = sum(x.values()), len(x)
+    return {m: (total - v) / (n - 1) - v for m, v in x.items()}
+
+def agm_coefficients(scores: dict[str, torch.Tensor], averages: dict[str, torch.Tensor], alpha: float, cap: float) -> dict[str, torch.Tensor]:
+    """AGM's coefficient per modality, exp(alpha min(r~_m - r_m, cap)).
+
+    r_m = exp(mean of the others' scores - s_m) on this batch, r~_m the same from the running averages of the scores.
+    """
+    r, r_avg = lead_over_others(scores), lead_over_others(averages)
+    return {m: torch.exp(alpha * torch.clamp(r_avg[m].exp() - r[m].exp(), max=cap)) for m in scores}
+
+def running_mean(mean: torch.Tensor, value: torch.Tensor, t: int) -> torch.Tensor:
+    "The mean of t values, from the mean of the first t - 1 and the t-th."
+    return mean * (t - 1) / t + value / t
+
+def with_grad_scale(x: torch.Tensor, k: torch.Tensor) -> torch.Tensor:
+    "`x` in the forward pass; its gradient multiplied by `k` in the backward pass."
+    return k * x + (1 - k) * x.detach()
+
+# %% ../nbs/07a_modulation.ipynb #618feea3
+def zeroed(batch: dict, modalities: list[str]) -> dict:
+    "The batch with every modality's input set to zero."
+    return {**batch, **{m: torch.zeros_like(batch[m]) for m in modalities}}
+
+def coalition_logits(model: nn.Module, batch: dict, out: ModelOutput) -> dict[frozenset, torch.Tensor]:
+    "The fused logits of every coalition: the full one from the training pass, the others in eval mode with the absent inputs zeroed."
+    mods, was = model.modalities, model.training
+    frozen = set(mods) - set(live_modalities(out))
+    model.eval()
+    present, absent = model.encode(batch, frozen), model.encode(zeroed(batch, mods), frozen)
+    values = {s: model.fusion([present[m] if m in s else absent[m] for m in mods]) for s in coalitions(mods) if len(s) < len(mods)}
+    model.train(was)
+    return values | {frozenset(mods): out.logits}
+
+def output_layer_weights(fusion: nn.Module) -> list[nn.Parameter]:
+    "The weights of the fusion head's output layer: `fc`, or the per-modality `fcs` of sum fusion."
+    return [p for n, p in fusion.named_parameters() if n.split(".")[0] in ("fc", "fcs") and n.endswith("weight")]
+
+def clip_when_large(params: list[nn.Parameter], watched: list[nn.Parameter], limit: float) -> None:
+    "Clip the global gradient norm of `params` to `limit` when an entry of a `watched` gradient exceeds `limit` in magnitude (no host sync)."
+    grads = [p.grad for p in params if p.grad is not None]
+    peak = torch.stack([p.grad.abs().max() for p in watched if p.grad is not None]).max()
+    norm = torch.linalg.vector_norm(torch.stack([torch.linalg.vector_norm(g) for g in grads]))
+    k = torch.where(peak > limit, (limit / (norm + 1e-6)).clamp(max=1.0), torch.ones_like(norm))
+    for g in grads: g.mul_(k)
+
+def require_several_modalities(ctx: MethodContext) -> None:
+    "An error for methods that compare modalities, when the model has only one."
+    if len(ctx.model.modalities) < 2:
+        raise ConfigError(f"method = {ctx.method!r} compares modalities and needs at least two, but the model has {ctx.model.modalities}; drop model.modalities")
+
+def check_window(name: str, start: int, end: int) -> None:
+    "An error when a method's last epoch comes before its first."
+    if end < start: raise ConfigError(f"methods.{name}.end_epoch = {end} is before methods.{name}.start_epoch = {start}; the method would never act")
+
+@dataclass
+class AGMConfig:
+    "AGM (Li et al., ICCV 2023): adaptive gradient modulation of Shapley mono-modal responses."
+    alpha: float = opt(1.0, lo=0.0, doc="modulation strength (the code's default; 2.5 in its AV-MNIST command)")
+    cap: float = opt(10.0, lo=0.0, doc="upper bound of r~ - r in the exponent (10 in the CREMA-D code, 7 in the three-modality code)")
+    start_epoch: int = opt(0, lo=0, doc="first epoch with modulation")
+    end_epoch: int = opt(19, lo=0, doc="last epoch with modulation (inclusive; the code's epochs 1 to 20)")
+    grad_clip: float = opt(1.0, lo=0.0, doc="clip all gradients to this global norm when a fusion output-layer gradient entry exceeds it; 0 = off")
+
+@register_method("agm", AGMConfig, display="AGM", family="gradient modulation")
+class AGM(Method):
+    "AGM: the gradient of each modality's Shapley response scaled by how far its lead departs from its running average."
+    def setup(self, ctx: MethodContext) -> None:
+        super().setup(ctx); require_several_modalities(ctx); check_window(self.name, self.cfg.start_epoch, self.cfg.end_epoch)
+        self.averages = {m: torch.zeros((), device=ctx.device) for m in ctx.model.modalities}
+        self.t, self.epoch, self.coef = 0, 0, {}
+    def loss(self, out: ModelOutput, batch: dict) -> torch.Tensor:
+        model, c = self.ctx.model, self.cfg
+        responses = mono_responses(coalition_logits(model, batch, out), model.modalities)
+        scores = mono_scores(responses, batch["label"])
+        self.t += 1
+        coef = agm_coefficients(scores, self.averages, c.alpha, c.cap)
+        self.averages = {m: running_mean(a, scores[m], self.t) for m, a in self.averages.items()}
+        self.coef = coef if c.start_epoch <= self.epoch <= c.end_epoch else {}
+        if not self.coef: return super().loss(out, batch)
+        logits = sum(with_grad_scale(responses[m], k) for m, k in coef.items())
+        return super().loss(dataclasses.replace(out, logits=logits), batch)
+    def after_backward(self, s: Step) -> dict:
+        if self.cfg.grad_clip > 0:
+            clip_when_large(list(self.ctx.model.parameters()), output_layer_weights(self.ctx.model.fusion), self.cfg.grad_clip)
+        return {f"agm_c/{m}": k for m, k in self.coef.items()}
+    def on_epoch_end(self, epoch: int, record: dict) -> dict:
+        self.epoch = epoch + 1
+        return {f"agm_mean_score/{m}": a.item() for m, a in self.averages.items()}
+    def describe(self) -> dict: return {"name": self.name, **dataclasses.asdict(self.cfg)}
+    def state_dict(self) -> dict: return {"averages": self.averages, "t": self.t, "epoch": self.epoch}
+    def load_state_dict(self, s: dict) -> None: self.averages, self.t, self.epoch = s["averages"], s["t"], s["epoch"]
+
+# %% ../nbs/07a_modulation.ipynb #ae31dc72
+def prototype_logits(feats: torch.Tensor, protos: torch.Tensor) -> torch.Tensor:
+    "Minus the Euclidean distance of each feature to each class prototype: PMR's non-parametric classifier."
+    return -(feats[:, None, :] - protos[None]).pow(2).sum(-1).clamp_min(1e-12).sqrt()
+
+def true_class_mass(logits: dict[str, torch.Tensor], labels: torch.Tensor) -> dict[str, torch.Tensor]:
+    "Per modality, the summed softmax probability of the true class over the batch, kept on the device (batch_scores without the host sync)."
+    return {m: z.detach().softmax(1).gather(1, labels[:, None]).sum() for m, z in logits.items()}
+
+def mean_entropy(logits: torch.Tensor) -> torch.Tensor:
+    "The batch mean entropy of softmax(logits)."
+    return -(logits.softmax(1) * logits.log_softmax(1)).sum(1).mean()
+
+@torch.no_grad()
+def class_means(feats: torch.Tensor, labels: torch.Tensor, n_classes: int) -> tuple[torch.Tensor, torch.Tensor]:
+    "Each class's mean feature (zero for a class with no sample) and each class's count."
+    sums = torch.zeros(n_classes, feats.shape[1], device=feats.device, dtype=feats.dtype).index_add_(0, labels, feats)
+    counts = torch.bincount(labels, minlength=n_classes)
+    return sums / counts.clamp_min(1)[:, None], counts
+
+def blend_prototypes(new: torch.Tensor, counts: torch.Tensor, old: torch.Tensor | None, momentum: float) -> torch.Tensor:
+    "(1 - momentum) new + momentum old; a class with no sample keeps its old prototype; with no old ones, `new`."
+    if old is None: return new
+    return torch.where(counts[:, None] > 0, (1 - momentum) * new + momentum * old, old)
+
+@torch.no_grad()
+def encoded(model: nn.Module, ds, batch_size: int, device: torch.device, n_batches: int | None = None,
+            generator: torch.Generator | None = None) -> tuple[dict[str, torch.Tensor], torch.Tensor]:
+    "Eval-mode encoder features and labels of `ds` (its first `n_batches` shuffled batches when a generator is given)."
+    was, feats, labels = model.training, {m: [] for m in model.modalities}, []
+    model.eval()
+    for i, b in enumerate(batches(ds, batch_size, shuffle=generator is not None, generator=generator)):
+        if n_batches is not None and i >= n_batches: break
+        b = to_device(b, device)
+        for m, f in model.encode(b).items(): feats[m].append(f)
+        labels.append(b["label"])
+    model.train(was)
+    return {m: torch.cat(f) for m, f in feats.items()}, torch.cat(labels)
+
+# %% ../nbs/07a_modulation.ipynb #d30a3703
+@dataclass
+class PMRConfig:
+    "PMR (Fan et al., CVPR 2023): a prototypical cross-entropy that accelerates the slow modality."
+    alpha: float = opt(1.0, lo=0.0, doc="weight of the slow modality's prototypical cross-entropy")
+    momentum: float = opt(0.2, lo=0.0, hi=1.0, doc="weight of the old prototypes when new ones are blended in")
+    sample_fraction: float = opt(0.1, lo=0.0, hi=1.0, doc="fraction of the training batches (at least one) the prototypes are computed from")
+    start_epoch: int = opt(0, lo=0, doc="first epoch with the prototypical loss")
+    end_epoch: int = opt(100, lo=0, doc="last epoch with the prototypical loss (inclusive)")
+    mu: float = opt(0.0, lo=0.0, doc="weight of the entropy reward on the dominant modality (the paper's PER; absent from the official code: 0)")
+    entropy_epochs: int = opt(10, lo=0, doc="with mu > 0, the entropy term applies in epochs before this one")
+
+@register_method("pmr", PMRConfig, display="PMR", family="gradient modulation")
+class PMR(Method):
+    "PMR: the prototypical cross-entropy of each modality scoring below the others', prototypes from training data."
+    def setup(self, ctx: MethodContext) -> None:
+        super().setup(ctx); require_several_modalities(ctx); check_window(self.name, self.cfg.start_epoch, self.cfg.end_epoch)
+        self.gen = torch.Generator().manual_seed(ctx.seed)
+        self.protos, self.epoch, self.weights = None, 0, {}
+        self.refresh()
+    def refresh(self) -> None:
+        "Recompute the class prototypes from a sample of training batches and blend them into the current ones."
+        ctx = self.ctx
+        n = max(1, int(-(-len(ctx.data.train) // ctx.batch_size) * self.cfg.sample_fraction))
+        feats, labels = encoded(ctx.model, ctx.data.train, ctx.batch_size, ctx.device, n, self.gen)
+        old = self.protos or {}
+        self.protos = {m: blend_prototypes(*class_means(f, labels, ctx.n_classes), old.get(m), self.cfg.momentum) for m, f in feats.items()}
+    def loss(self, out: ModelOutput, batch: dict) -> torch.Tensor:
+        loss, c, y = super().loss(out, batch), self.cfg, batch["label"]
+        self.weights = {}
+        if not c.start_epoch <= self.epoch <= c.end_epoch: return loss
+        logits = {m: prototype_logits(f, self.protos[m]) for m, f in out.features.items()}
+        lead = lead_over_others(true_class_mass(logits, y))
+        self.weights = {m: c.alpha * (l > 0).float() for m, l in lead.items()}
+        loss = loss + sum(self.weights[m] * F.cross_entropy(z, y) for m, z in logits.items())
+        if c.mu > 0 and self.epoch < c.entropy_epochs:
+            loss = loss - c.mu * sum((l < 0).float() * mean_entropy(logits[m]) for m, l in lead.items())
+        return loss
+    def after_backward(self, s: Step) -> dict: return {f"pmr_w/{m}": w for m, w in self.weights.items()}
+    def on_epoch_end(self, epoch: int, record: dict) -> dict:
+        self.epoch = epoch + 1
+        self.refresh()
+        return {}
+    def describe(self) -> dict: return {"name": self.name, **dataclasses.asdict(self.cfg)}
+    def state_dict(self) -> dict: return {"protos": self.protos, "epoch": self.epoch, "gen": self.gen.get_state()}
+    def load_state_dict(self, s: dict) -> None:
+        self.protos, self.epoch = s["protos"], s["epoch"]
+        self.gen.set_state(s["gen"])
+
+# %% ../nbs/07a_modulation.ipynb #2e713493
+def minmax_scaled(x: torch.Tensor) -> torch.Tensor:
+    "Each column mapped to [-1, 1], a constant column to -1 (scikit-learn's MinMaxScaler(feature_range=(-1, 1)))."
+    lo, hi = x.min(0).values, x.max(0).values
+    span = torch.where(hi > lo, hi - lo, torch.ones_like(hi))
+    return (x - lo) / span * 2 - 1
+
+def kmeans_pp_start(x: torch.Tensor, k: int, generator: torch.Generator) -> torch.Tensor:
+    "k starting centres drawn by k-means++: each next one with probability proportional to its squared distance to the nearest."
+    centres = x[torch.randint(len(x), (1,), generator=generator)]
+    for _ in range(k - 1):
+        d2 = torch.cdist(x, centres).pow(2).min(1).values
+        p = d2 if d2.sum() > 0 else torch.ones_like(d2)
+        centres = torch.cat([centres, x[torch.multinomial(p, 1, generator=generator)]])
+    return centres
+
+def kmeans(x: torch.Tensor, k: int, seed: int, max_iter: int = 300) -> torch.Tensor:
+    "The cluster of each row of `x` by Lloyd's k-means from a seeded k-means++ start (an empty cluster keeps its centre)."
+    centres = kmeans_pp_start(x, k, torch.Generator().manual_seed(seed))
+    assign = torch.cdist(x, centres).argmin(1)
+    for _ in range(max_iter):
+        means, counts = class_means(x, assign, k)
+        centres = torch.where(counts[:, None] > 0, means, centres)
+        new = torch.cdist(x, centres).argmin(1)
+        if torch.equal(new, assign): break
+        assign = new
+    return assign
+
+def purity(labels: torch.Tensor, clusters: torch.Tensor) -> float:
+    "The fraction of samples whose label is the most frequent label of their cluster."
+    joint = torch.zeros(int(clusters.max()) + 1, int(labels.max()) + 1)
+    joint.index_put_((clusters, labels), torch.ones(len(labels)), accumulate=True)
+    return (joint.max(1).values.sum() / len(labels)).item()
+
+def relearn_strength(train_purity: float, val_purity: float, lam: float) -> float:
+    "The re-initialisation strength tanh(lam |train purity - validation purity|)."
+    return math.tanh(lam * abs(train_purity - val_purity))
+
+@torch.no_grad()
+def soft_reinit(params: list[nn.Parameter], initial: list[torch.Tensor], strength: float) -> None:
+    "Move each parameter to strength x its initial value + (1 - strength) x its current value."
+    for p, p0 in zip(params, initial): p.mul_(1 - strength).add_(strength * p0)
+
+# %% ../nbs/07a_modulation.ipynb #f72ac136
+@dataclass
+class ReLearningConfig:
+    "Diagnosing & Re-learning (Wei et al., ECCV 2024): soft re-initialisation of each encoder by its diagnosed learning state."
+    lam: float = opt(3.0, lo=0.0, doc="lambda: strength = tanh(lambda |train purity - validation purity|)")
+    every: int = opt(20, lo=1, doc="re-initialise after the 0-indexed epochs every, 2 every, ...")
+    times: int = opt(3, lo=0, doc="at most this many re-initialisations")
+
+@register_method("relearning", ReLearningConfig, display="Re-learning", family="gradient modulation")
+class ReLearning(Method):
+    "Re-learning: every few epochs, pull each encoder toward its initial weights by tanh(lambda x its train/validation purity gap)."
+    def setup(self, ctx: MethodContext) -> None:
+        super().setup(ctx)
+        self.initial = {m: [p.detach().clone() for p in e.parameters()] for m, e in ctx.model.encoders.items()}
+        self.done = 0
+    def purities(self, ds) -> dict[str, float]:
+        "Each modality's k-means purity on a split (training or validation)."
+        ctx = self.ctx
+        feats, labels = encoded(ctx.model, ds, ctx.batch_size, ctx.device)
+        return {m: purity(labels.cpu(), kmeans(minmax_scaled(f.cpu()), ctx.n_classes, ctx.seed)) for m, f in feats.items()}
+    def on_epoch_end(self, epoch: int, record: dict) -> dict:
+        c = self.cfg
+        if epoch == 0 or epoch % c.every or self.done >= c.times: return {}
+        self.done += 1
+        train, val = self.purities(self.ctx.data.train), self.purities(self.ctx.data.val)
+        strength = {m: relearn_strength(train[m], val[m], c.lam) for m in train}
+        for m, a in strength.items(): soft_reinit(list(self.ctx.model.encoders[m].parameters()), self.initial[m], a)
+        return ({f"relearn_strength/{m}": a for m, a in strength.items()} | {f"relearn_purity_train/{m}": p for m, p in train.items()}
+                | {f"relearn_purity_val/{m}": p for m, p in val.items()})
+    def describe(self) -> dict: return {"name": self.name, **dataclasses.asdict(self.cfg)}
+    def state_dict(self) -> dict: return {"initial": self.initial, "done": self.done}
+    def load_state_dict(self, s: dict) -> None: self.initial, self.done = s["initial"], s["done"]
