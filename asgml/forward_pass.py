@@ -16,7 +16,7 @@ from .models import ModelOutput
 from .registry import register_method
 
 # %% auto #0
-__all__ = ['opm_drop_prob', 'OPMConfig', 'OPM', 'energies', 'bypass_ratios', 'speed_gaps', 'caring_modality', 'running_mean',
+__all__ = ['opm_drop_prob', 'OPMConfig', 'OPM', 'squared_norms', 'bypass_ratios', 'speed_gaps', 'caring_modality', 'running_mean',
            'GreedyConfig', 'Greedy', 'amco_mask_ratio', 'class_mask', 'modality_shares', 'masked_slices', 'AMCoConfig',
            'AMCo']
 
@@ -53,11 +53,10 @@ class OPM(Method):
     def describe(self) -> dict: return {"name": self.name, **dataclasses.asdict(self.cfg)}
 
 # %% ../nbs/07d_forward_pass.ipynb #9a4a8fc8
-def energies(params) -> torch.Tensor:
+def squared_norms(params: list[nn.Parameter]) -> torch.Tensor:
     "(sum of squared gradients, sum of squared weights) of `params`, on their device; a parameter without a gradient adds 0."
-    ps = list(params)
-    gn = sum((p.grad.detach().pow(2).sum() for p in ps if p.grad is not None), torch.zeros((), device=ps[0].device))
-    return torch.stack([gn, sum(p.detach().pow(2).sum() for p in ps)])
+    gn = sum((p.grad.detach().pow(2).sum() for p in params if p.grad is not None), torch.zeros((), device=params[0].device))
+    return torch.stack([gn, sum(p.detach().pow(2).sum() for p in params)])
 
 def bypass_ratios(gn: torch.Tensor, wn: torch.Tensor) -> torch.Tensor:
     "Per modality, the squared-gradient to squared-weight ratio of all the other encoders taken as one group."
@@ -104,7 +103,7 @@ class Greedy(Method):
         return self.ctx.model.fusion([features[m] if m == self.caring else self.avg[m].expand_as(features[m]) for m in self.mods])
     def after_backward(self, s: Step) -> dict:
         if self.caring is not None: return self.count_down()
-        gn, wn = torch.stack([energies(e.parameters()) for e in self.ctx.model.encoders.values()]).unbind(1)
+        gn, wn = torch.stack([squared_norms(list(e.parameters())) for e in self.ctx.model.encoders.values()]).unbind(1)
         self.main += gn / wn; self.bypass += bypass_ratios(gn, wn)
         gaps = speed_gaps(self.main, self.bypass)
         if s.epoch >= self.cfg.warmup_epochs:
@@ -144,7 +143,7 @@ def masked_slices(slices: dict[str, torch.Tensor], dependent: torch.Tensor, mask
 class AMCoConfig:
     "AMCo (Zhou et al., ICASSP 2023): adaptive class masking of the dependent modality's logits, co-optimised with unimodal losses."
     sigma: float = opt(0.5, lo=0.0, hi=1.0, doc="share of the joint softmax above which a modality is dependent")
-    eps: float = opt(0.3, lo=0.0, doc="level at which every class is masked")
+    eps: float = opt(0.3, lo=1e-6, doc="level at which every class is masked")
     ramp: float = opt(0.1, lo=0.0, doc="growth of the level per step, times the epoch (counted from 0); it restarts every epoch")
 
 @register_method("amco", AMCoConfig, display="AMCo", family="forward pass")
@@ -166,10 +165,10 @@ class AMCo(Method):
         self.ratio = amco_mask_ratio(j * epoch * self.cfg.ramp, self.cfg.eps)
         mask = class_mask(self.ctx.n_classes, int(self.ratio * self.ctx.n_classes), out.logits.device)
         uni, y = masked_slices(out.slices, self.dependent, mask), batch["label"]
-        self.dependent = modality_shares(uni).detach() > self.cfg.sigma
+        self.used, self.dependent = self.dependent, modality_shares(uni).detach() > self.cfg.sigma
         return F.cross_entropy(sum(uni.values()), y) + sum(F.cross_entropy(z, y) for z in uni.values())
     def after_backward(self, s: Step) -> dict:
-        return {"amco/mask_ratio": self.ratio, **{f"amco/dependent/{m}": d.float() for m, d in zip(self.ctx.model.modalities, self.dependent)}}
+        return {"amco/mask_ratio": self.ratio, **{f"amco/dependent/{m}": d.float() for m, d in zip(self.ctx.model.modalities, self.used)}}
     def describe(self) -> dict: return {"name": self.name, **dataclasses.asdict(self.cfg)}
     def state_dict(self) -> dict: return {"dependent": self.dependent}
     def load_state_dict(self, state: dict) -> None: self.dependent = state["dependent"]
