@@ -1,4 +1,4 @@
-"""Methods that change what the fusion sees in training: OPM.
+"""Methods that change what the fusion sees in training: OPM, Greedy and AMCo.
 
 Docs: https://asgml.github.io/asgml/forward_pass.html.md"""
 
@@ -16,7 +16,9 @@ from .models import ModelOutput
 from .registry import register_method
 
 # %% auto #0
-__all__ = ['opm_drop_prob', 'OPMConfig', 'OPM']
+__all__ = ['opm_drop_prob', 'OPMConfig', 'OPM', 'squared_norms', 'bypass_ratios', 'speed_gaps', 'caring_modality', 'running_mean',
+           'GreedyConfig', 'Greedy', 'amco_mask_ratio', 'class_mask', 'modality_shares', 'masked_slices', 'AMCoConfig',
+           'AMCo']
 
 # %% ../nbs/07d_forward_pass.ipynb #15af8e70
 def opm_drop_prob(rho: float, q_base: float, lam: float) -> float:
@@ -49,3 +51,124 @@ class OPM(Method):
         return dataclasses.replace(out, logits=model.fusion([feats[m] for m in model.modalities]))
     def after_backward(self, s: Step) -> dict: return {f"opm_q/{m}": q for m, q in self.q.items()}
     def describe(self) -> dict: return {"name": self.name, **dataclasses.asdict(self.cfg)}
+
+# %% ../nbs/07d_forward_pass.ipynb #9a4a8fc8
+def squared_norms(params: list[nn.Parameter]) -> torch.Tensor:
+    "(sum of squared gradients, sum of squared weights) of `params`, on their device; a parameter without a gradient adds 0."
+    gn = sum((p.grad.detach().pow(2).sum() for p in params if p.grad is not None), torch.zeros((), device=params[0].device))
+    return torch.stack([gn, sum(p.detach().pow(2).sum() for p in params)])
+
+def bypass_ratios(gn: torch.Tensor, wn: torch.Tensor) -> torch.Tensor:
+    "Per modality, the squared-gradient to squared-weight ratio of all the other encoders taken as one group."
+    return (gn.sum() - gn) / (wn.sum() - wn)
+
+def speed_gaps(main: torch.Tensor, bypass: torch.Tensor) -> torch.Tensor:
+    "Each modality's conditional learning speed log10(M'/M) minus the mean of the others'."
+    s = torch.log10(bypass.clamp_min(1e-30) / main.clamp_min(1e-30))
+    return s - (s.sum() - s) / (len(s) - 1)
+
+def caring_modality(gaps: torch.Tensor, modalities: list[str], alpha: float) -> str | None:
+    "The modality with the largest gap when that gap exceeds `alpha`, else None (one host sync)."
+    top, at = torch.stack([gaps.max(), gaps.argmax().to(gaps.dtype)]).tolist()
+    return modalities[int(at)] if top > alpha else None
+
+def running_mean(avg: torch.Tensor | float, x: torch.Tensor, n: int) -> torch.Tensor:
+    "The mean of `n` earlier values (their mean `avg`) and one more value `x`."
+    return (x + avg * n) / (n + 1)
+
+# %% ../nbs/07d_forward_pass.ipynb #9c8eb109
+@dataclass
+class GreedyConfig:
+    "Balanced multi-modal learning (Wu et al., ICML 2022): re-balancing steps chosen by the conditional learning speed."
+    alpha: float = opt(0.01, lo=0.0, doc="speed gap above which re-balancing starts (official code 0.01, BalanceBenchmark 0.001)")
+    window: int = opt(5, lo=1, doc="re-balancing steps per trigger (Q)")
+    warmup_epochs: int = opt(1, lo=0, doc="epochs of normal steps before re-balancing may start (official code: from its 2nd epoch)")
+
+@register_method("greedy", GreedyConfig, display="Greedy", family="forward pass")
+class Greedy(Method):
+    "Greedy: after a normal step whose speed gap exceeds alpha, `window` steps fuse the caring modality with the others' average features."
+    def setup(self, ctx: MethodContext) -> None:
+        super().setup(ctx)
+        self.mods = ctx.model.modalities
+        if len(self.mods) < 2: raise ConfigError(f"method = {ctx.method!r} compares each modality's learning speed with the others' and needs at least two modalities; model.modalities keeps {self.mods}")
+        self.main, self.bypass = torch.zeros(len(self.mods), device=ctx.device), torch.zeros(len(self.mods), device=ctx.device)
+        self.avg, self.seen, self.caring, self.left = {m: 0.0 for m in self.mods}, 0, None, 0
+    def loss(self, out: ModelOutput, batch: dict) -> torch.Tensor:
+        self.avg = {m: running_mean(self.avg[m], f.detach().mean(0), self.seen) for m, f in out.features.items()}
+        self.seen += 1
+        if self.caring is None: return super().loss(out, batch)
+        return super().loss(dataclasses.replace(out, logits=self.rebalanced_logits(out.features)), batch)
+    def rebalanced_logits(self, features: dict[str, torch.Tensor]) -> torch.Tensor:
+        "The fused logits from the caring modality's features and every other modality's average features."
+        return self.ctx.model.fusion([features[m] if m == self.caring else self.avg[m].expand_as(features[m]) for m in self.mods])
+    def after_backward(self, s: Step) -> dict:
+        if self.caring is not None: return self.count_down()
+        gn, wn = torch.stack([squared_norms(list(e.parameters())) for e in self.ctx.model.encoders.values()]).unbind(1)
+        self.main += gn / wn; self.bypass += bypass_ratios(gn, wn)
+        gaps = speed_gaps(self.main, self.bypass)
+        if s.epoch >= self.cfg.warmup_epochs:
+            self.caring, self.left = caring_modality(gaps, self.mods, self.cfg.alpha), self.cfg.window
+        return {"greedy/rebalancing": 0.0, **{f"greedy/speed_gap/{m}": g for m, g in zip(self.mods, gaps)}}
+    def count_down(self) -> dict:
+        "One re-balancing step done: log its modality, and end re-balancing after the window."
+        logged = {"greedy/rebalancing": 1.0, f"greedy/caring/{self.caring}": 1.0}
+        self.left -= 1
+        if self.left == 0: self.caring = None
+        return logged
+    def describe(self) -> dict: return {"name": self.name, **dataclasses.asdict(self.cfg)}
+    def state_dict(self) -> dict: return {k: getattr(self, k) for k in ("main", "bypass", "avg", "seen", "caring", "left")}
+    def load_state_dict(self, state: dict) -> None:
+        for k, v in state.items(): setattr(self, k, v)
+
+# %% ../nbs/07d_forward_pass.ipynb #1ae38cd5
+def amco_mask_ratio(level: float, eps: float) -> float:
+    "The share of classes masked: sin(pi/2 * min(eps, level) / eps)."
+    return math.sin(math.pi / 2 * min(eps, level) / eps)
+
+def class_mask(n_classes: int, n_masked: int, device: torch.device) -> torch.Tensor:
+    "A 0/1 vector over the classes with `n_masked` zeros at random places."
+    return (torch.randperm(n_classes, device=device) >= n_masked).float()
+
+def modality_shares(unimodal: dict[str, torch.Tensor]) -> torch.Tensor:
+    "Per modality, its block's share of a softmax over every modality's logits concatenated, averaged over the batch."
+    p = torch.cat(list(unimodal.values()), 1).softmax(1)
+    return torch.stack([b.sum(1).mean() for b in p.split([z.shape[1] for z in unimodal.values()], 1)])
+
+def masked_slices(slices: dict[str, torch.Tensor], dependent: torch.Tensor, mask: torch.Tensor) -> dict[str, torch.Tensor]:
+    "Each dependent modality's slice times the class mask; the others unchanged."
+    return {m: z * torch.where(d, mask, torch.ones_like(mask)) for (m, z), d in zip(slices.items(), dependent)}
+
+# %% ../nbs/07d_forward_pass.ipynb #e3d47b9d
+@dataclass
+class AMCoConfig:
+    "AMCo (Zhou et al., ICASSP 2023): adaptive class masking of the dependent modality's logits, co-optimised with unimodal losses."
+    sigma: float = opt(0.5, lo=0.0, hi=1.0, doc="share of the joint softmax above which a modality is dependent")
+    eps: float = opt(0.3, lo=1e-6, doc="level at which every class is masked")
+    ramp: float = opt(0.1, lo=0.0, doc="growth of the level per step, times the epoch (counted from 0); it restarts every epoch")
+
+@register_method("amco", AMCoConfig, display="AMCo", family="forward pass")
+class AMCo(Method):
+    "AMCo: the dependent modality's unimodal logits lose a growing random share of classes; loss = fused CE + every unimodal CE."
+    own_unimodal_loss = True
+    def setup(self, ctx: MethodContext) -> None:
+        super().setup(ctx)
+        if not ctx.model.fusion.has_slices or ctx.model.heads is not None:
+            raise ConfigError(f"method = {ctx.method!r} masks each modality's slice of the fused logits; use model.fusion=concat or sum without separate unimodal heads (got model.fusion = {ctx.fusion!r}{', with heads' if ctx.model.heads is not None else ''})")
+        if len(ctx.model.modalities) < 2: raise ConfigError(f"method = {ctx.method!r} compares modalities and needs at least two; model.modalities keeps {ctx.model.modalities}")
+        self.steps_per_epoch = -(-len(ctx.data.train) // ctx.batch_size)
+        self.dependent, self.step = torch.zeros(len(ctx.model.modalities), dtype=torch.bool, device=ctx.device), 0
+    def update_mask(self, step: int) -> set[str]:
+        self.step = step
+        return super().update_mask(step)
+    def loss(self, out: ModelOutput, batch: dict) -> torch.Tensor:
+        epoch, j = divmod(self.step, self.steps_per_epoch)
+        self.ratio = amco_mask_ratio(j * epoch * self.cfg.ramp, self.cfg.eps)
+        mask = class_mask(self.ctx.n_classes, int(self.ratio * self.ctx.n_classes), out.logits.device)
+        uni, y = masked_slices(out.slices, self.dependent, mask), batch["label"]
+        self.used, self.dependent = self.dependent, modality_shares(uni).detach() > self.cfg.sigma
+        return F.cross_entropy(sum(uni.values()), y) + sum(F.cross_entropy(z, y) for z in uni.values())
+    def after_backward(self, s: Step) -> dict:
+        return {"amco/mask_ratio": self.ratio, **{f"amco/dependent/{m}": d.float() for m, d in zip(self.ctx.model.modalities, self.used)}}
+    def describe(self) -> dict: return {"name": self.name, **dataclasses.asdict(self.cfg)}
+    def state_dict(self) -> dict: return {"dependent": self.dependent}
+    def load_state_dict(self, state: dict) -> None: self.dependent = state["dependent"]

@@ -13,8 +13,7 @@ from asgml.train import Trainer
 from conftest import TINY
 
 METHODS = ["ogm_ge", "mmpareto", "cggm", "gradnorm", "pcgrad", "dwa", "gblend", "miles", "inforeg", "agm", "pmr", "relearning", "opm",
-           "mla", "reconboost",
-           "ogm_ge+asgml_adaptive"]
+           "greedy", "amco", "mla", "reconboost", "mmcosine", "umt", "mbsd", "cml", "lfm", "valuation", "ogm_ge+asgml_adaptive"]
 FAST = ["methods.gblend.mode=online", "methods.gblend.warmup_epochs=1", "methods.gblend.period=1", "methods.gblend.estimate_epochs=1",
         "probe.eval_freq=3", "probe.probe_train_steps=5", "train.batch_size=50", "methods.relearning.every=1"]
 
@@ -111,4 +110,5 @@ def test_cggm_scales_encoders_by_hand_coefficients(n, variant):
 def test_own_unimodal_loss():
     "Exactly the methods whose own loss already weighs the unimodal losses say so."
     known_methods()
-    assert {n for n, cls in REGISTRY.items() if cls.cls.own_unimodal_loss} == {"mmpareto", "gradnorm", "pcgrad", "dwa", "gblend", "mla", "reconboost"}
+    assert {n for n, cls in REGISTRY.items() if cls.cls.own_unimodal_loss} == {"mmpareto", "gradnorm", "pcgrad", "dwa", "gblend", "mla", "reconboost",
+                                                                               "amco", "mbsd", "cml"}
