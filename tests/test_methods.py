@@ -12,9 +12,9 @@ from asgml.record import run
 from asgml.train import Trainer
 from conftest import TINY
 
-METHODS = ["ogm_ge", "mmpareto", "cggm", "gradnorm", "pcgrad", "dwa", "gblend", "miles", "inforeg", "opm", "ogm_ge+asgml_adaptive"]
+METHODS = ["ogm_ge", "mmpareto", "cggm", "gradnorm", "pcgrad", "dwa", "gblend", "mbsd", "cml", "lfm", "miles", "inforeg", "opm", "ogm_ge+asgml_adaptive"]
 FAST = ["methods.gblend.mode=online", "methods.gblend.warmup_epochs=1", "methods.gblend.period=1", "methods.gblend.estimate_epochs=1",
-        "probe.eval_freq=3", "probe.probe_train_steps=5", "train.batch_size=50"]
+        "methods.lfm.schedule=learned", "probe.eval_freq=3", "probe.probe_train_steps=5", "train.batch_size=50"]
 
 def trainer(method: str, extra: list[str] = ()) -> Trainer:
     cfg = load_config("synthetic", [*TINY, *FAST, *extra], method=method)
@@ -109,4 +109,4 @@ def test_cggm_scales_encoders_by_hand_coefficients(n, variant):
 def test_own_unimodal_loss():
     "Exactly the methods whose own loss already weighs the unimodal losses say so."
     known_methods()
-    assert {n for n, cls in REGISTRY.items() if cls.cls.own_unimodal_loss} == {"mmpareto", "gradnorm", "pcgrad", "dwa", "gblend"}
+    assert {n for n, cls in REGISTRY.items() if cls.cls.own_unimodal_loss} == {"mmpareto", "gradnorm", "pcgrad", "dwa", "gblend", "mbsd", "cml"}
