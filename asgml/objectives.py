@@ -413,7 +413,7 @@ def lfm_hypergradient(model: nn.Module, batch: dict, w_ce: float, w_align: float
 @dataclass
 class LFMConfig:
     "LFM (Yang, Wan, Jiang, Xu, NeurIPS 2024): cross-entropy and the alignment of the modalities' predictions, dynamically weighed."
-    schedule: str = opt("fitted", choices=("fitted", "learned"), doc="fitted: the authors' polynomial in the epoch; learned: one Hessian-vector step a epoch on a validation batch")
+    schedule: str = opt("fitted", choices=("fitted", "learned"), doc="fitted: the authors' polynomial in the epoch; learned: one Hessian-vector step an epoch on a validation batch")
     init_align: float = opt(0.95, lo=0.05, hi=0.95, doc="learned: the first alignment weight (the authors' 0.95; BalanceBenchmark's 0.05)")
     lr_alpha: float = opt(1e-4, lo=0.0, doc="learned: step size of the weight, halved every 20 epochs")
     val_samples: int = opt(8, lo=1, doc="learned: the first this many validation samples form the fixed batch")
