@@ -379,8 +379,8 @@ class CML(Method):
 LFM_FITTED = (2.04623704e-01, 3.35472727e-03, 1.22989557e-04, -2.92947416e-06, 2.23835486e-08, -5.39717505e-11)
 
 def lfm_fitted_weight(epoch: int) -> float:
-    "The authors' fitted cross-entropy weight alpha at `epoch` (a degree-5 polynomial; CREMA-D, 200 epochs)."
-    return sum(c * epoch ** i for i, c in enumerate(LFM_FITTED))
+    "The authors' fitted cross-entropy weight alpha at `epoch` (a degree-5 polynomial; CREMA-D, 200 epochs), clipped to [0, 1] and held after epoch 199."
+    return min(max(sum(c * min(epoch, 199) ** i for i, c in enumerate(LFM_FITTED)), 0.0), 1.0)
 
 def lfm_alignment(p_logits: torch.Tensor, q_logits: torch.Tensor) -> torch.Tensor:
     "LFM's alignment of two predictions: (KL(m || p) + KL(m || q)) / 2 with m the mean of the two softmax outputs."
