@@ -1,4 +1,4 @@
-"""Methods that change the training objective: how the fused and unimodal losses, or their gradients, are weighed: MMPareto, GradNorm, PCGrad, DWA and G-Blend.
+"""Methods that change the training objective: how the fused and unimodal losses, or their gradients, are weighed: MMPareto, GradNorm, PCGrad, DWA, G-Blend, MBSD, CML and LFM.
 
 Docs: https://asgml.github.io/asgml/objectives.html.md"""
 
@@ -16,9 +16,12 @@ from .models import ModelOutput
 from .registry import register_method
 
 # %% auto #0
-__all__ = ['mmpareto_weights', 'mmpareto_grad', 'MMParetoConfig', 'MMPareto', 'gradnorm_targets', 'gradnorm_weight_grad',
-           'renormalise', 'GradNormConfig', 'GradNorm', 'project_conflicts', 'PCGradConfig', 'PCGrad', 'dwa_weights',
-           'DWAConfig', 'DWA', 'gblend_weights', 'mean_task_losses', 'SingleTask', 'GBlendConfig', 'GBlend']
+__all__ = ['LFM_FITTED', 'mmpareto_weights', 'mmpareto_grad', 'MMParetoConfig', 'MMPareto', 'gradnorm_targets',
+           'gradnorm_weight_grad', 'renormalise', 'GradNormConfig', 'GradNorm', 'project_conflicts', 'PCGradConfig',
+           'PCGrad', 'dwa_weights', 'DWAConfig', 'DWA', 'gblend_weights', 'mean_task_losses', 'SingleTask',
+           'GBlendConfig', 'GBlend', 'mbsd_pair_terms', 'mbsd_terms', 'MBSD', 'removal_chain', 'cml_penalty',
+           'CMLConfig', 'CML', 'lfm_fitted_weight', 'lfm_alignment', 'lfm_mean_alignment', 'lfm_weight_step',
+           'lfm_hypergradient', 'LFMConfig', 'LFM']
 
 # %% ../nbs/07b_objectives.ipynb #b1c60556
 def mmpareto_weights(g_mm: torch.Tensor, g_u: torch.Tensor) -> tuple[float, float]:
@@ -282,3 +285,165 @@ class GBlend(Method):
     def describe(self) -> dict: return {"name": self.name, **dataclasses.asdict(self.cfg), "estimates": self.estimates}
     def state_dict(self) -> dict: return {"weights": self.weights, "estimates": self.estimates}
     def load_state_dict(self, s: dict) -> None: self.weights, self.estimates = s["weights"], s["estimates"]
+
+# %% ../nbs/07b_objectives.ipynb #de4f0f45
+import itertools
+from .hooks import joint_loss
+from .models import kept_buffers
+
+# %% ../nbs/07b_objectives.ipynb #f3b1d5a1
+def mbsd_pair_terms(z_a: torch.Tensor, z_b: torch.Tensor, labels: torch.Tensor) -> tuple[torch.Tensor, torch.Tensor]:
+    """MBSD's (KL term, RS term) for one pair of unimodal logits, as BalanceBenchmark computes them.
+
+    Per sample: w = |p_a - p_b| (true-class probabilities) when either modality predicts the label, else 0; the KL
+    term is w p_w (log p_w - p_s) with p_s, p_w the larger and the smaller of the two; the RS term is w times the mean
+    squared difference of the logits. Both are averaged over the batch.
+    """
+    p = torch.stack([z.softmax(1).gather(1, labels[:, None])[:, 0] for z in (z_a, z_b)])
+    either_right = (z_a.argmax(1) == labels) | (z_b.argmax(1) == labels)
+    strong, weak = p.max(0).values, p.min(0).values
+    w = (strong - weak) * either_right
+    return (w * F.kl_div(strong, weak, reduction="none")).mean(), (w * (z_a - z_b).pow(2).mean(1)).mean()
+
+def mbsd_terms(unimodal: dict[str, torch.Tensor], labels: torch.Tensor) -> tuple[torch.Tensor, torch.Tensor]:
+    "MBSD's (KL term, RS term), each averaged over every pair of modalities."
+    pairs = [mbsd_pair_terms(unimodal[a], unimodal[b], labels) for a, b in itertools.combinations(unimodal, 2)]
+    return sum(p[0] for p in pairs) / len(pairs), sum(p[1] for p in pairs) / len(pairs)
+
+# %% ../nbs/07b_objectives.ipynb #2b4e6bf3
+@register_method("mbsd", display="MBSD", family="objectives")
+class MBSD(Method):
+    "MBSD (Liu et al., WSDM 2023) as BalanceBenchmark runs it: fused and unimodal losses plus pairwise KL and RS terms weighted by the true-class gap."
+    own_unimodal_loss = True
+    def setup(self, ctx: MethodContext) -> None:
+        super().setup(ctx)
+        if len(ctx.model.modalities) < 2: raise ConfigError(f"method = 'mbsd' compares pairs of modalities; the model has {ctx.model.modalities}")
+    def loss(self, out: ModelOutput, batch: dict) -> torch.Tensor:
+        kl, rs = mbsd_terms(out.unimodal, batch["label"])
+        self.logged = {"mbsd/kl": kl.detach(), "mbsd/rs": rs.detach()}
+        return sum(task_losses(out, batch["label"]).values()) + kl + rs
+    def after_backward(self, s: Step) -> dict: return self.logged
+
+# %% ../nbs/07b_objectives.ipynb #dc76be46
+def removal_chain(n: int, m: int, device: torch.device | str = "cpu") -> torch.Tensor:
+    """(m, n, m) keep masks of each sample's removal chain: step k keeps all but the first k modalities of a random order.
+
+    Step 0 keeps every modality and step m - 1 one; each of the n samples draws its own order from torch's RNG.
+    """
+    rank = torch.rand(n, m, device=device).argsort(1).argsort(1)
+    return torch.stack([(rank >= k).float() for k in range(m)])
+
+def cml_penalty(more: torch.Tensor, fewer: torch.Tensor, labels: torch.Tensor, faithful_to: str = "code") -> torch.Tensor:
+    """Per sample, CML's penalty on confidence that rises when modalities are removed: relu(Conf(fewer) - Conf(more)).
+
+    Parameters
+    ----------
+    more, fewer : logits with more and with fewer modalities
+    labels : class indices
+    faithful_to : 'paper' (every sample) or 'code' (the authors' code: only where the prediction with more modalities
+        is right, or where both are wrong, then with the fuller confidence held fixed)
+    """
+    (c_more, y_more), (c_fewer, y_fewer) = more.softmax(1).max(1), fewer.softmax(1).max(1)
+    if faithful_to == "paper": return F.relu(c_fewer - c_more)
+    right, both_wrong = y_more == labels, (y_more != labels) & (y_fewer != labels)
+    return F.relu(c_fewer - c_more) * right + F.relu(c_fewer - c_more.detach()) * both_wrong
+
+# %% ../nbs/07b_objectives.ipynb #c1503342
+@dataclass
+class CMLConfig:
+    "CML (Ma, Zhang et al., ICML 2023): penalise confidence that rises when modalities are removed."
+    lam: float = opt(0.1, lo=0.0, doc="lambda: weight of the ranking penalty, summed over the batch")
+    faithful_to: str = opt("code", choices=("code", "paper"), doc="code: penalise where the fuller prediction is right, or both are wrong (fuller confidence fixed); paper: every sample")
+
+@register_method("cml", CMLConfig, display="CML", family="objectives")
+class CML(Method):
+    "CML: cross-entropy along each sample's random removal chain plus a penalty where fewer modalities give more confidence."
+    own_unimodal_loss = True
+    def setup(self, ctx: MethodContext) -> None:
+        super().setup(ctx)
+        if len(ctx.model.modalities) < 2: raise ConfigError(f"method = 'cml' removes modalities from the input; the model has only {ctx.model.modalities}")
+    def chain_logits(self, out: ModelOutput, keep: torch.Tensor) -> list[torch.Tensor]:
+        "The fused logits at each step of the removal chain: the removed modalities' features set to zero."
+        feats = [out.features[m] for m in self.ctx.model.modalities]
+        return [out.logits] + [self.ctx.model.fusion([f * k[:, j:j + 1] for j, f in enumerate(feats)]) for k in keep[1:]]
+    def loss(self, out: ModelOutput, batch: dict) -> torch.Tensor:
+        y = batch["label"]
+        z = self.chain_logits(out, removal_chain(len(y), len(self.ctx.model.modalities), y.device))
+        rank = sum(cml_penalty(a, b, y, self.cfg.faithful_to).sum() for a, b in zip(z, z[1:]))
+        self.logged = {"cml/penalty": rank.detach()}
+        return sum(F.cross_entropy(l, y) for l in z) / len(z) + self.cfg.lam * rank
+    def after_backward(self, s: Step) -> dict: return self.logged
+    def describe(self) -> dict: return {"name": self.name, **dataclasses.asdict(self.cfg)}
+
+# %% ../nbs/07b_objectives.ipynb #70ad4f4e
+LFM_FITTED = (2.04623704e-01, 3.35472727e-03, 1.22989557e-04, -2.92947416e-06, 2.23835486e-08, -5.39717505e-11)
+
+def lfm_fitted_weight(epoch: int) -> float:
+    "The authors' fitted cross-entropy weight alpha at `epoch` (a degree-5 polynomial; CREMA-D, 200 epochs), clipped to [0, 1] and held after epoch 199."
+    return min(max(sum(c * min(epoch, 199) ** i for i, c in enumerate(LFM_FITTED)), 0.0), 1.0)
+
+def lfm_alignment(p_logits: torch.Tensor, q_logits: torch.Tensor) -> torch.Tensor:
+    "LFM's alignment of two predictions: (KL(m || p) + KL(m || q)) / 2 with m the mean of the two softmax outputs."
+    p, q = p_logits.softmax(1), q_logits.softmax(1)
+    m = (p + q) / 2
+    return (F.kl_div(p.log(), m, reduction="batchmean") + F.kl_div(q.log(), m, reduction="batchmean")) / 2
+
+def lfm_mean_alignment(unimodal: dict[str, torch.Tensor]) -> torch.Tensor:
+    "The alignment averaged over every pair of modalities."
+    pairs = list(itertools.combinations(unimodal.values(), 2))
+    return sum(lfm_alignment(a, b) for a, b in pairs) / len(pairs)
+
+def lfm_weight_step(w_align: float, hypergrad: float, lr: float) -> float:
+    "The learned alignment weight after one step: w - lr * g, clipped to [0.05, 0.95]."
+    return min(max(w_align - lr * hypergrad, 0.05), 0.95)
+
+# %% ../nbs/07b_objectives.ipynb #83dc8e02
+def lfm_hypergradient(model: nn.Module, batch: dict, w_ce: float, w_align: float) -> float:
+    """The authors' signal for the alignment weight on one batch: the mean, over the model's first parameter tensor, of
+    H grad(L_mm), H the Hessian of w_ce L_mm + w_align A. The forward pass leaves the model's buffers as they were."""
+    with kept_buffers(model): out = model(batch)
+    ce, align = F.cross_entropy(out.logits, batch["label"]), lfm_mean_alignment(out.unimodal)
+    ps = [p for p in model.parameters() if p.requires_grad]
+    g_total = torch.autograd.grad(w_ce * ce + w_align * align, ps, create_graph=True, allow_unused=True)
+    g_ce = torch.autograd.grad(ce, ps, retain_graph=True, allow_unused=True)
+    used = [(g, c, p) for g, c, p in zip(g_total, g_ce, ps) if g is not None and g.requires_grad and c is not None]
+    hvp = torch.autograd.grad([g for g, _, _ in used], [p for *_, p in used], grad_outputs=[c for _, c, _ in used])
+    return hvp[0].mean().item()
+
+@dataclass
+class LFMConfig:
+    "LFM (Yang, Wan, Jiang, Xu, NeurIPS 2024): cross-entropy and the alignment of the modalities' predictions, dynamically weighed."
+    schedule: str = opt("fitted", choices=("fitted", "learned"), doc="fitted: the authors' polynomial in the epoch; learned: one Hessian-vector step an epoch on a validation batch")
+    init_align: float = opt(0.95, lo=0.05, hi=0.95, doc="learned: the first alignment weight (the authors' 0.95; BalanceBenchmark's 0.05)")
+    lr_alpha: float = opt(1e-4, lo=0.0, doc="learned: step size of the weight, halved every 20 epochs")
+    val_samples: int = opt(8, lo=1, doc="learned: the first this many validation samples form the fixed batch")
+
+@register_method("lfm", LFMConfig, display="LFM", family="objectives")
+class LFM(Method):
+    "LFM: 2 (alpha L_mm + (1 - alpha) alignment of the unimodal predictions), alpha fitted or learned once an epoch."
+    def setup(self, ctx: MethodContext) -> None:
+        super().setup(ctx)
+        if not ctx.model.fusion.has_slices: raise ConfigError(f"method = 'lfm' aligns the unimodal logits the fusion gives; model.fusion = {ctx.fusion!r} has none (use concat or sum)")
+        if len(ctx.model.modalities) < 2: raise ConfigError(f"method = 'lfm' aligns pairs of modalities; the model has {ctx.model.modalities}")
+        self.w_align, self.lr_alpha = self.cfg.init_align, self.cfg.lr_alpha
+        self.start_epoch(0)
+    def start_epoch(self, epoch: int) -> None:
+        "Set this epoch's alpha: the fitted polynomial, or one learned step of the alignment weight."
+        if self.cfg.schedule == "fitted": self.alpha = lfm_fitted_weight(epoch); return
+        if epoch % 20 == 0 and epoch: self.lr_alpha /= 2
+        vb = to_device(next(batches(self.ctx.data.val, self.cfg.val_samples)), self.ctx.device)
+        g = lfm_hypergradient(self.ctx.model, vb, 1 - self.w_align, self.w_align)
+        self.w_align = lfm_weight_step(self.w_align, g, self.lr_alpha)
+        self.alpha = 1 - self.w_align
+    def loss(self, out: ModelOutput, batch: dict) -> torch.Tensor:
+        y = batch["label"]
+        ce = F.cross_entropy(out.logits, y)
+        protocol_terms = joint_loss(out, y, self.ctx.model, self.ctx.unimodal_aux_loss) - ce   # what train.unimodal_aux_loss adds
+        return 2 * (self.alpha * ce + (1 - self.alpha) * lfm_mean_alignment(out.unimodal)) + protocol_terms
+    def on_epoch_end(self, epoch: int, record: dict) -> dict:
+        used = {"lfm/alpha": self.alpha}
+        self.start_epoch(epoch + 1)
+        return used
+    def describe(self) -> dict: return {"name": self.name, **dataclasses.asdict(self.cfg)}
+    def state_dict(self) -> dict: return {"alpha": self.alpha, "w_align": self.w_align, "lr_alpha": self.lr_alpha}
+    def load_state_dict(self, s: dict) -> None: self.alpha, self.w_align, self.lr_alpha = s["alpha"], s["w_align"], s["lr_alpha"]

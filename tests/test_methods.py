@@ -15,7 +15,7 @@ from conftest import TINY
 METHODS = ["ogm_ge", "mmpareto", "cggm", "gradnorm", "pcgrad", "dwa", "gblend", "miles", "inforeg", "agm", "pmr", "relearning", "opm",
            "greedy", "amco", "mla", "reconboost", "mmcosine", "umt", "mbsd", "cml", "lfm", "valuation", "ogm_ge+asgml_adaptive"]
 FAST = ["methods.gblend.mode=online", "methods.gblend.warmup_epochs=1", "methods.gblend.period=1", "methods.gblend.estimate_epochs=1",
-        "probe.eval_freq=3", "probe.probe_train_steps=5", "train.batch_size=50", "methods.relearning.every=1"]
+        "methods.lfm.schedule=learned", "probe.eval_freq=3", "probe.probe_train_steps=5", "train.batch_size=50", "methods.relearning.every=1"]
 
 def trainer(method: str, extra: list[str] = ()) -> Trainer:
     cfg = load_config("synthetic", [*TINY, *FAST, *extra], method=method)
