@@ -1,4 +1,4 @@
-"""Methods that change the training objective: how the fused and unimodal losses, or their gradients, are weighed: MMPareto, GradNorm, PCGrad, DWA, G-Blend, MBSD, CML and LFM.
+"""Methods that change the training objective: how the fused and unimodal losses, or their gradients, are weighed, or what the loss reads: MMPareto, GradNorm, PCGrad, DWA, G-Blend, MMCosine, UMT, MBSD, CML and LFM.
 
 Docs: https://asgml.github.io/asgml/objectives.html.md"""
 
@@ -6,22 +6,27 @@ Docs: https://asgml.github.io/asgml/objectives.html.md"""
 
 # %% ../nbs/07b_objectives.ipynb #5caa5d09
 from __future__ import annotations
-import copy, dataclasses, math
+import contextlib, copy, dataclasses, hashlib, itertools, json, math, os, warnings
 from dataclasses import dataclass
+from pathlib import Path
+from typing import Callable, Iterator
 import numpy as np, torch, torch.nn as nn, torch.nn.functional as F
-from .core import ConfigError, batches, opt, to_device
-from .hooks import (Method, MethodContext, Step, batch_scores, flat, live_modalities, ratios_to_others, rescale_lrs,
-                         scale_grads, task_losses)
-from .models import ModelOutput
+from .core import Config, ConfigError, DataBundle, batches, config_to_dict, opt, seed_everything, to_device, user_cache
+from .hooks import (Method, MethodContext, Step, batch_scores, flat, joint_loss, live_modalities, ratios_to_others,
+                         rescale_lrs, scale_grads, task_losses)
+from .models import ModelOutput, kept_buffers
 from .registry import register_method
+from .train import Trainer, rng_state, set_rng_state
 
 # %% auto #0
-__all__ = ['LFM_FITTED', 'mmpareto_weights', 'mmpareto_grad', 'MMParetoConfig', 'MMPareto', 'gradnorm_targets',
+__all__ = ['TEACHER_RECIPE', 'LFM_FITTED', 'mmpareto_weights', 'mmpareto_grad', 'MMParetoConfig', 'MMPareto', 'gradnorm_targets',
            'gradnorm_weight_grad', 'renormalise', 'GradNormConfig', 'GradNorm', 'project_conflicts', 'PCGradConfig',
            'PCGrad', 'dwa_weights', 'DWAConfig', 'DWA', 'gblend_weights', 'mean_task_losses', 'SingleTask',
-           'GBlendConfig', 'GBlend', 'mbsd_pair_terms', 'mbsd_terms', 'MBSD', 'removal_chain', 'cml_penalty',
-           'CMLConfig', 'CML', 'lfm_fitted_weight', 'lfm_alignment', 'lfm_mean_alignment', 'lfm_weight_step',
-           'lfm_hypergradient', 'LFMConfig', 'LFM']
+           'GBlendConfig', 'GBlend', 'cosine_logits', 'MMCosineConfig', 'MMCosine', 'feature_mse', 'labels_digest',
+           'teacher_identity', 'teacher_path', 'seeded', 'UnimodalTeacher', 'fit_teacher', 'save_atomically',
+           'cached_or_trained', 'frozen_copy', 'UMTConfig', 'UMT', 'mbsd_pair_terms', 'mbsd_terms', 'MBSD',
+           'removal_chain', 'cml_penalty', 'CMLConfig', 'CML', 'lfm_fitted_weight', 'lfm_alignment',
+           'lfm_mean_alignment', 'lfm_weight_step', 'lfm_hypergradient', 'LFMConfig', 'LFM']
 
 # %% ../nbs/07b_objectives.ipynb #b1c60556
 def mmpareto_weights(g_mm: torch.Tensor, g_u: torch.Tensor) -> tuple[float, float]:
@@ -286,10 +291,141 @@ class GBlend(Method):
     def state_dict(self) -> dict: return {"weights": self.weights, "estimates": self.estimates}
     def load_state_dict(self, s: dict) -> None: self.weights, self.estimates = s["weights"], s["estimates"]
 
-# %% ../nbs/07b_objectives.ipynb #de4f0f45
-import itertools
-from .hooks import joint_loss
-from .models import kept_buffers
+# %% ../nbs/07b_objectives.ipynb #966676c7
+def cosine_logits(feats: list[torch.Tensor], weights: list[torch.Tensor], scale: float) -> list[torch.Tensor]:
+    "Each modality's logits s * cos(f_m, w_mc): its features and each class's row of its weight block L2-normalised."
+    return [scale * F.normalize(f, dim=1) @ F.normalize(w, dim=1).T for f, w in zip(feats, weights)]
+
+# %% ../nbs/07b_objectives.ipynb #abaf573f
+@dataclass
+class MMCosineConfig:
+    "MMCosine (Xu, Feng, Zhang, Hu, ICASSP 2023): the training logits are scaled cosines of each modality's features and weight block."
+    scale: float = opt(10.0, lo=1e-3, doc="s: the scale of the cosine logits (10 in the official code, 15 in BalanceBenchmark)")
+
+@register_method("mmcosine", MMCosineConfig, display="MMCosine", family="objectives")
+class MMCosine(Method):
+    "MMCosine: the loss on s * sum_m cos(f_m, w_mc) in training; evaluation reads the fusion head's plain logits."
+    def setup(self, ctx: MethodContext) -> None:
+        super().setup(ctx)
+        if not ctx.model.fusion.has_slices:
+            raise ConfigError(f"method = 'mmcosine' needs a fusion with a weight block per modality (concat or sum); got model.fusion = {ctx.fusion!r}")
+        self.logged = {}
+    def loss(self, out: ModelOutput, batch: dict) -> torch.Tensor:
+        "The shared loss on the cosine logits; keeps each modality's mean true-class cosine to log."
+        cos = self.cosine_output(out)
+        y = batch["label"][:, None]
+        self.logged = {f"mmcosine_cos/{m}": z.detach().gather(1, y).mean() / self.cfg.scale for m, z in cos.slices.items()}
+        return super().loss(cos, batch)
+    def cosine_output(self, out: ModelOutput) -> ModelOutput:
+        "The output with each modality's slice and the fused logits replaced by their cosine logits."
+        model = self.ctx.model
+        z = dict(zip(model.modalities, cosine_logits([out.features[m] for m in model.modalities], model.fusion.weights(), self.cfg.scale)))
+        return dataclasses.replace(out, logits=sum(z.values()), slices=z)
+    def after_backward(self, s: Step) -> dict: return self.logged
+    def describe(self) -> dict: return {"name": self.name, **dataclasses.asdict(self.cfg), "evaluation": "plain fusion logits"}
+
+# %% ../nbs/07b_objectives.ipynb #f4076f7c
+def feature_mse(student: dict[str, torch.Tensor], teacher: dict[str, torch.Tensor]) -> dict[str, torch.Tensor]:
+    "Per modality of `teacher`, the mean squared error between the student's and the teacher's features."
+    return {m: F.mse_loss(student[m], t) for m, t in teacher.items()}
+
+TEACHER_RECIPE = 1   # raise when the way a teacher is trained changes, so no older cached teacher is reused
+
+def labels_digest(data: DataBundle) -> str:
+    "SHA-1 of the training and validation labels."
+    return hashlib.sha1(b"".join(np.ascontiguousarray(ds.labels.cpu().numpy()).tobytes() for ds in (data.train, data.val))).hexdigest()
+
+def teacher_identity(cfg: Config, modality: str, data: DataBundle) -> dict:
+    "Everything that determines a teacher: the recipe, the modality, dataset, data (not its root), model, train, seed and labels."
+    d = config_to_dict(cfg)
+    d["data"].pop("root", None)
+    return {"recipe": TEACHER_RECIPE, "modality": modality, "dataset": d["dataset"], "data": d["data"], "model": d["model"],
+            "train": d["train"], "seed": d["seed"], "labels": labels_digest(data)}
+
+def teacher_path(identity: dict) -> Path:
+    "Where the teacher of `identity` is cached: `user_cache()/umt_teachers/<SHA-1 of the identity>.pt`."
+    key = hashlib.sha1(json.dumps(identity, sort_keys=True, default=str).encode()).hexdigest()
+    return user_cache() / "umt_teachers" / f"{key}.pt"
+
+@contextlib.contextmanager
+def seeded(seed: int) -> Iterator[None]:
+    "Run the block from `seed`, then put Python's, NumPy's and torch's random states back as they were."
+    saved = rng_state()
+    seed_everything(seed)
+    try: yield
+    finally: set_rng_state(saved)
+
+# %% ../nbs/07b_objectives.ipynb #0df9cd69
+class UnimodalTeacher(Method):
+    "One modality trained alone: its encoder and unimodal logits; keeps the encoder of the best validation epoch."
+    def __init__(self, modality: str): self.modality, self.best = modality, None
+    def update_mask(self, step: int) -> set[str]: return {self.modality}
+    def loss(self, out: ModelOutput, batch: dict) -> torch.Tensor: return F.cross_entropy(out.unimodal[self.modality], batch["label"])
+    def on_epoch_end(self, epoch: int, record: dict) -> dict:
+        acc = record[f"val_unimodal_acc/{self.modality}"]
+        if self.best is None or acc > self.best["val_acc"]:
+            state = {k: v.detach().cpu().clone() for k, v in self.ctx.model.encoders[self.modality].state_dict().items()}
+            self.best = {"val_acc": acc, "epoch": epoch + 1, "state": state}
+        return {}
+
+def fit_teacher(helper: Trainer, teacher: UnimodalTeacher) -> dict:
+    "Train `teacher` through its helper trainer for `train.epochs`, evaluating the validation split after each epoch; its best epoch."
+    helper.eval_splits = ("val",)
+    with warnings.catch_warnings():   # the other encoders' optimisers never step, by design: their schedules warn
+        warnings.filterwarnings("ignore", message="Detected call of `lr_scheduler.step")
+        while helper.epoch < helper.cfg.train.epochs: helper.end_epoch(helper.run_epoch())
+    return teacher.best
+
+def save_atomically(obj: dict, path: Path) -> None:
+    "`torch.save` to a temporary file beside `path`, then rename it into place."
+    path.parent.mkdir(parents=True, exist_ok=True)
+    tmp = path.with_suffix(f".{os.getpid()}.tmp")
+    torch.save(obj, tmp)
+    tmp.replace(path)
+
+def cached_or_trained(path: Path, train: Callable[[], dict], identity: dict) -> tuple[dict, str]:
+    "The teacher saved at `path` and 'cache'; else `train()`'s teacher, saved there with its identity, and 'trained'."
+    if path.exists(): return torch.load(path, map_location="cpu", weights_only=True), "cache"
+    best = train()
+    save_atomically({**best, "identity": json.dumps(identity, default=str)}, path)
+    return best, "trained"
+
+def frozen_copy(encoder: nn.Module, state: dict) -> nn.Module:
+    "A copy of `encoder` holding `state`, in eval mode, without gradients."
+    enc = copy.deepcopy(encoder)
+    enc.load_state_dict(state)
+    return enc.eval().requires_grad_(False)
+
+@dataclass
+class UMTConfig:
+    "UMT (Du et al., ICML 2023): fused loss plus MSE distillation from unimodal teachers' encoder features."
+    alpha: float = opt(1.0, lo=0.0, doc="weight of the feature distillation (BalanceBenchmark's 1)")
+
+@register_method("umt", UMTConfig, display="UMT", family="objectives")
+class UMT(Method):
+    "Uni-Modal Teacher: the shared loss plus alpha * sum_m MSE(f_m, teacher_m(x_m)), teachers trained alone first (cached)."
+    def setup(self, ctx: MethodContext) -> None:
+        super().setup(ctx)
+        self.teachers, self.sources, self.logged = {}, {}, {}
+        for m in ctx.model.modalities: self.teachers[m] = self.teacher(m)
+    def teacher(self, m: str) -> nn.Module:
+        "Modality `m`'s frozen teacher encoder, from the cache or trained (then cached)."
+        with seeded(self.ctx.seed):
+            unimodal = UnimodalTeacher(m)
+            helper = self.ctx.helper(unimodal)
+            identity = teacher_identity(helper.cfg, m, self.ctx.data)
+            path = teacher_path(identity)
+            best, source = cached_or_trained(path, lambda: fit_teacher(helper, unimodal), identity)
+        self.sources[m] = {"source": source, "val_acc": best["val_acc"], "epoch": best["epoch"], "file": str(path)}
+        return frozen_copy(self.ctx.model.encoders[m], best["state"])
+    def loss(self, out: ModelOutput, batch: dict) -> torch.Tensor:
+        "The shared loss plus alpha times the summed feature MSE to the teachers; keeps each MSE to log."
+        with torch.no_grad(): target = {m: t(batch[m]) for m, t in self.teachers.items()}
+        mse = feature_mse(out.features, target)
+        self.logged = {f"umt_mse/{m}": v.detach() for m, v in mse.items()}
+        return super().loss(out, batch) + self.cfg.alpha * sum(mse.values())
+    def after_backward(self, s: Step) -> dict: return self.logged
+    def describe(self) -> dict: return {"name": self.name, **dataclasses.asdict(self.cfg), "teachers": self.sources}
 
 # %% ../nbs/07b_objectives.ipynb #f3b1d5a1
 def mbsd_pair_terms(z_a: torch.Tensor, z_b: torch.Tensor, labels: torch.Tensor) -> tuple[torch.Tensor, torch.Tensor]:
