@@ -14,7 +14,7 @@ import numpy as np, pandas as pd, yaml
 from tqdm import tqdm
 from .core import ConfigError, config_dir, load_config, project_root
 from .hooks import build_method
-from .record import config_diff, diverged_error, read_saved_config, resolved_config
+from .record import config_diff, diverged_error, identity, read_saved_config, resolved_config
 from .train import check_method
 
 # %% auto #0
@@ -246,9 +246,9 @@ def run_sweep(specs: list[RunSpec], root: Path | None = None, executor: str = "l
 
 # %% ../nbs/08_experiments.ipynb #2f529b64
 def config_key(run_folder: Path) -> str:
-    "A short hash of the run's resolved config without its seed, so only like runs are averaged."
+    "A short hash of the run's identity (`asgml.record.identity`) without its seed, so only like runs are averaged."
     import hashlib
-    d = read_saved_config(run_folder / "config.yaml"); d.pop("seed", None)
+    d = identity(read_saved_config(run_folder / "config.yaml")); d.pop("seed", None)
     return hashlib.sha1(json.dumps(d, sort_keys=True, default=str).encode()).hexdigest()[:8]
 
 PER_MODALITY = ("unimodal_test_acc", "probe_test_acc")   # per-modality records that `load_runs` flattens

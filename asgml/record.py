@@ -19,9 +19,9 @@ from .train import DivergedError, Trainer, check_method, loss_protocol, model_co
 
 # %% auto #0
 __all__ = ['IDENTITY_EXEMPT_KEYS', 'FAILED_RUN_FILES', 'resolved_config', 'flat_config', 'with_new_defaults', 'fill_missing',
-           'read_saved_config', 'config_diff', 'git_commit', 'environment', 'write_history', 'check_out_dir',
-           'diverged_error', 'clear_failed_run', 'is_run_config', 'start_logger', 'wandb_run_id', 'run',
-           'read_checkpoint', 'compact', 'write_probe_history', 'finish_run']
+           'read_saved_config', 'identity', 'config_diff', 'git_commit', 'environment', 'write_history',
+           'check_out_dir', 'diverged_error', 'clear_failed_run', 'is_run_config', 'start_logger', 'wandb_run_id',
+           'run', 'read_checkpoint', 'compact', 'write_probe_history', 'finish_run']
 
 # %% ../nbs/06a_record.ipynb #b3df783b
 def resolved_config(cfg: Config, method: Method) -> dict:
@@ -54,10 +54,16 @@ def read_saved_config(path: Path) -> dict:
 
 IDENTITY_EXEMPT_KEYS = ("log.", "data.root")   # how a run reports and where this machine keeps the data: not what it computes
 
+def identity(d: dict) -> dict:
+    "A config's identity as flat keys: without `IDENTITY_EXEMPT_KEYS` and without the settings of methods it does not run."
+    used = set(str(d.get("method", "")).split("+"))
+    keep = lambda k: not k.startswith(IDENTITY_EXEMPT_KEYS) and (not k.startswith("methods.") or k.split(".")[1] in used)
+    return {k: v for k, v in flat_config(d).items() if keep(k)}
+
 def config_diff(saved: dict, requested: dict) -> list[str]:
-    "Each key where two configs differ, as 'key = <saved> there, <requested> requested' (`log` settings and the data root aside)."
-    a, b, absent = flat_config(saved), flat_config(requested), "(absent)"
-    keys = [k for k in sorted(a.keys() | b.keys()) if not k.startswith(IDENTITY_EXEMPT_KEYS)]
+    "Each key of their `identity` where two configs differ, as 'key = <saved> there, <requested> requested'."
+    a, b, absent = identity(saved), identity(requested), "(absent)"
+    keys = sorted(a.keys() | b.keys())
     return [f"{k} = {a.get(k, absent)!r} there, {b.get(k, absent)!r} requested" for k in keys if a.get(k, absent) != b.get(k, absent)]
 
 def git_commit() -> str | None:

@@ -61,7 +61,7 @@ def test_config_show_explains_every_key_and_is_a_config(tmp_path):
     assert r.returncode == 2 and "(did you mean 'avdigits'?)" in r.stderr and r.stderr.count("\n") == 1, r.stderr
 
 @pytest.mark.parametrize("args, says", [
-    (["--methods", "ogm"], "asgml sweep: error: --methods 'ogm' is not a method (did you mean 'ogm_ge'?); known: asgml_adaptive,"),
+    (["--methods", "ogm"], "asgml sweep: error: --methods 'ogm' is not a method (did you mean 'ogm_ge'?); known: agm, amco, asgml_adaptive,"),
     (["--methods", "baseline", "asgml_adaptve"], "asgml sweep: error: --methods 'asgml_adaptve' is not a method (did you mean 'asgml_adaptive'?)"),
     (["--datasets", "synthtic"], "asgml sweep: error: --datasets 'synthtic' is not a shipped config (did you mean 'synthetic'?)"),
     (["--set", "train.epoch=1"], "asgml sweep: error: unknown key 'train.epoch' (did you mean 'epochs'?)"),
