@@ -499,7 +499,7 @@ def soft_reinit(params: list[nn.Parameter], initial: list[torch.Tensor], strengt
 class ReLearningConfig:
     "Diagnosing & Re-learning (Wei et al., ECCV 2024): soft re-initialisation of each encoder by its diagnosed learning state."
     lam: float = opt(3.0, lo=0.0, doc="lambda: strength = tanh(lambda |train purity - validation purity|)")
-    every: int = opt(20, lo=1, doc="re-initialise after the 0-indexed epochs every, 2 every, ...")
+    every: int = opt(5, lo=1, doc="re-initialise after the 0-indexed epochs every, 2 every, ... (the official 20 is for 90-epoch runs)")
     times: int = opt(3, lo=0, doc="at most this many re-initialisations")
 
 @register_method("relearning", ReLearningConfig, display="Re-learning", family="gradient modulation")
