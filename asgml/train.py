@@ -371,11 +371,11 @@ class RecordingLogger:
     def log(self, values: dict, step: int) -> None: self.calls.append((step, values))
 
 def host_syncs(method: str, warmup: int = 3, steps: int = 4, overrides: list[str] = ()) -> dict:
-    "Host syncs of `steps` training steps of `method` after `warmup` ones and of the flush step after them; logging on, probes quiet."
-    tr = tiny_trainer(method, ["probe.eval_freq=1000", f"log.every={warmup + steps + 1}", *overrides])
+    "Host syncs of `steps` training steps of `method` after `warmup` ones and of the flush step after them; logging on."
+    tr = tiny_trainer(method, [f"probe.eval_freq={warmup}", f"log.every={warmup + steps + 1}", *overrides])
     tr.logger, data = RecordingLogger(), [to_device(b, tr.device) for b in batches(tr.data.train, tr.cfg.train.batch_size)]
     for i in range(warmup): tr.train_step(data[i % len(data)])
-    counts = []
+    tr.eval_every, counts = 10**9, []   # the probes measured once, at the warm-up's end (schedules are set), and stay quiet now
     for i in range(warmup, warmup + steps + 1):
         with counting_host_syncs() as c: tr.train_step(data[i % len(data)])
         counts.append(c)
