@@ -185,7 +185,8 @@ class LogConfig:
     "What a run reports while it trains."
     wandb: bool = opt(True, doc="log to Weights & Biases (offline unless WANDB_MODE says otherwise)")
     project: str = opt("asgml")
-    every_n_steps: int = opt(1, lo=1)
+    every_n_steps: int = opt(1, lo=1, doc="log the training values of every n-th step")
+    every: int = opt(50, lo=1, doc="steps between moves of the kept training values to the host, in one transfer (a diverged run stops at the next)")
     progress: bool = opt(True, doc="show a progress bar")
 
 # %% ../nbs/00_core.ipynb #08d0f8c7

@@ -14,6 +14,7 @@ from .hooks import (Method, MethodContext, Step, batch_scores, flat, live_modali
                          scale_grads, task_losses)
 from .models import ModelOutput
 from .registry import register_method
+from .hooks import host_values
 
 # %% auto #0
 __all__ = ['opm_drop_prob', 'OPMConfig', 'OPM', 'squared_norms', 'bypass_ratios', 'speed_gaps', 'caring_modality', 'running_mean',
@@ -38,12 +39,14 @@ class OPM(Method):
     "OPM: per-sample dropping of the dominant modality's features before fusion, in training only."
     def setup(self, ctx: MethodContext) -> None: super().setup(ctx); self.q = {}
     def loss(self, out: ModelOutput, batch: dict) -> torch.Tensor:
-        self.q = {}
-        if torch.rand(()).item() < self.cfg.p_exe: out = self.drop(out, batch["label"])
+        scores = batch_scores(out.unimodal, batch["label"])
+        draw = next(iter(scores.values())).new_zeros(()) + torch.rand(())   # the CPU draw joins as a scalar operand: no transfer of its own
+        host, self.q = host_values({**scores, "p_exe draw": draw}), {}     # the step's one sync: whether and what to drop
+        if host.pop("p_exe draw") < self.cfg.p_exe: out = self.drop(out, batch["label"], host)
         return super().loss(out, batch)
-    def drop(self, out: ModelOutput, labels: torch.Tensor) -> ModelOutput:
-        "The output with dominant features dropped per sample and the fused logits recomputed."
-        rho, feats = ratios_to_others(batch_scores(out.unimodal, labels)), dict(out.features)
+    def drop(self, out: ModelOutput, labels: torch.Tensor, scores: dict[str, float]) -> ModelOutput:
+        "The output with dominant features dropped per sample (`scores`: the batch scores on the host) and the fused logits recomputed."
+        rho, feats = ratios_to_others(scores), dict(out.features)
         for m, r in rho.items():
             self.q[m] = q = opm_drop_prob(r, self.cfg.q_base, self.cfg.lam)
             if q > 0: feats[m] = feats[m] * (torch.rand(len(labels), 1, device=labels.device) >= q) / (1 - q)

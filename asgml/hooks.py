@@ -15,7 +15,7 @@ from .registry import method_spec, register_method
 
 # %% auto #0
 __all__ = ['joint_loss', 'MethodContext', 'Step', 'Method', 'merged', 'ComposedMethod', 'build_method', 'batch_scores',
-           'ratios_to_others', 'scale_grads', 'rescale_lrs', 'task_losses', 'flat', 'live_modalities']
+           'host_values', 'ratios_to_others', 'scale_grads', 'rescale_lrs', 'task_losses', 'flat', 'live_modalities']
 
 # %% ../nbs/05a_hooks.ipynb #9993f2b6
 def joint_loss(out: ModelOutput, labels: torch.Tensor, model: MultimodalModel, aux: bool) -> torch.Tensor:
@@ -125,9 +125,13 @@ def build_method(name: str) -> Method:
     return parts[0] if len(parts) == 1 else ComposedMethod(parts, name)
 
 # %% ../nbs/05a_hooks.ipynb #edb7cf30
-def batch_scores(unimodal: dict[str, torch.Tensor], labels: torch.Tensor) -> dict[str, float]:
-    "Per modality, the summed softmax probability of the true class over the batch."
-    return {m: z.detach().softmax(1).gather(1, labels[:, None]).sum().item() for m, z in unimodal.items()}
+def batch_scores(unimodal: dict[str, torch.Tensor], labels: torch.Tensor) -> dict[str, torch.Tensor]:
+    "Per modality, the summed softmax probability of the true class over the batch, a detached 0-d tensor on the device."
+    return {m: z.detach().softmax(1).gather(1, labels[:, None]).sum() for m, z in unimodal.items()}
+
+def host_values(x: dict[str, torch.Tensor]) -> dict[str, float]:
+    "The 0-d tensors of `x` as Python floats, moved to the host in one transfer (one sync)."
+    return dict(zip(x, torch.stack(list(x.values())).tolist())) if x else {}
 
 def ratios_to_others(x: dict[str, float], eps: float = 1e-8) -> dict[str, float]:
     "Each value divided by the mean of the others' (OGM-GE's rho for N modalities)."

@@ -14,6 +14,7 @@ from .hooks import (Method, MethodContext, Step, batch_scores, flat, live_modali
                          scale_grads, task_losses)
 from .models import ModelOutput
 from .registry import register_method
+from .hooks import host_values
 
 # %% auto #0
 __all__ = ['ogm_ge_coefficients', 'modulated_params', 'OGMGEConfig', 'OGMGE', 'cggm_gains', 'cggm_coefficients', 'cggm_trace',
@@ -65,7 +66,8 @@ class OGMGE(Method):
             if not ps: raise ConfigError(f"methods.ogm_ge.params = {self.cfg.params!r} selects nothing in encoder {m!r} (it has no 4-D conv kernels); use 'auto' or 'weights'")
     def after_backward(self, s: Step) -> dict:
         if not self.cfg.start_epoch <= s.epoch <= self.cfg.end_epoch: return {}
-        k = ogm_ge_coefficients(batch_scores(s.out.slices or s.out.heads, s.batch["label"]), self.cfg.alpha, self.cfg.faithful_to)
+        scores = host_values(batch_scores(s.out.slices or s.out.heads, s.batch["label"]))   # the step's one sync: who is dominant
+        k = ogm_ge_coefficients(scores, self.cfg.alpha, self.cfg.faithful_to)
         for m, ps in self.params.items():
             for p in (p for p in ps if p.grad is not None):
                 noise = torch.randn_like(p.grad) * p.grad.std() if self.cfg.noise else 0.0
@@ -145,7 +147,7 @@ class CGGM(Method):
         self.opt.zero_grad(set_to_none=True)
         sum(F.cross_entropy(z, labels) for z in logits.values()).backward()
         self.opt.step()
-        return {m: z.argmax(1).eq(labels).float().mean().item() for m, z in logits.items()}
+        return host_values({m: z.argmax(1).eq(labels).float().mean() for m, z in logits.items()})   # the step's one sync
     def after_backward(self, s: Step) -> dict:
         acc, c = self.train_classifiers(s.out.features, s.batch["label"]), self.cfg
         self.coef, self.prev_acc = cggm_coefficients(cggm_gains(acc, self.prev_acc, c.faithful_to), c.faithful_to, c.min_gain), acc
@@ -225,14 +227,14 @@ class InfoReg(Method):
     def after_backward(self, s: Step) -> dict:
         for m, e in self.ctx.model.encoders.items():
             sq = [p.grad.pow(2).sum() for p in e.parameters() if p.grad is not None]
-            if sq: self.fisher[m] += torch.stack(sq).sum().item()   # one device sync per encoder, not per tensor
-        for m, v in batch_scores(s.out.unimodal, s.batch["label"]).items(): self.score[m] += v
+            if sq: self.fisher[m] = self.fisher[m] + torch.stack(sq).sum().double()   # on the device, in float64 as on the host
+        for m, v in batch_scores(s.out.unimodal, s.batch["label"]).items(): self.score[m] = self.score[m] + v.double()
         self.n += 1
         return {}
     def on_epoch_end(self, epoch: int, record: dict) -> dict:
-        trace = {m: f / max(self.n, 1) for m, f in self.fisher.items()}
+        trace = {m: float(f) / max(self.n, 1) for m, f in self.fisher.items()}
         window = {m: in_prime_window(t, (self.prev_fisher or {}).get(m), self.cfg.fisher_threshold) for m, t in trace.items()}
-        dominant = {m for m, r in ratios_to_others(self.score).items() if r > 1}
+        dominant = {m for m, r in ratios_to_others({m: float(v) for m, v in self.score.items()}).items() if r > 1}
         self.anchors = {m: [p.detach().clone() for p in self.ctx.model.encoders[m].parameters()] for m in dominant if window[m]}
         self.prev_fisher, self.fisher, self.score, self.n = trace, {m: 0.0 for m in trace}, {m: 0.0 for m in trace}, 0
         return {f"fisher_trace/{m}": t for m, t in trace.items()} | {f"inforeg_on/{m}": float(m in self.anchors) for m in trace}

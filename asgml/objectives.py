@@ -29,17 +29,16 @@ __all__ = ['TEACHER_RECIPE', 'LFM_FITTED', 'mmpareto_weights', 'mmpareto_grad', 
            'lfm_mean_alignment', 'lfm_weight_step', 'lfm_hypergradient', 'LFMConfig', 'LFM']
 
 # %% ../nbs/07b_objectives.ipynb #b1c60556
-def mmpareto_weights(g_mm: torch.Tensor, g_u: torch.Tensor) -> tuple[float, float]:
-    "(w_mm, w_u): equal without conflict, else the two-task MGDA min-norm weights clipped to [0.001, 0.999]."
-    if F.cosine_similarity(g_mm, g_u, dim=0) > 0: return 0.5, 0.5
-    gamma = ((g_u @ g_u - g_mm @ g_u) / (g_mm - g_u).pow(2).sum().clamp_min(1e-12)).item()
-    gamma = min(max(gamma, 0.001), 0.999)
-    return gamma, 1 - gamma
+def mmpareto_weights(g_mm: torch.Tensor, g_u: torch.Tensor) -> tuple[torch.Tensor, torch.Tensor]:
+    "(w_mm, w_u), 0-d float64 tensors: equal without conflict, else the two-task MGDA min-norm weights clipped to [0.001, 0.999]."
+    gamma = ((g_u @ g_u - g_mm @ g_u) / (g_mm - g_u).pow(2).sum().clamp_min(1e-12)).double().clamp(0.001, 0.999)
+    w_mm = torch.where(F.cosine_similarity(g_mm, g_u, dim=0) > 0, 0.5, gamma)
+    return w_mm, 1 - w_mm
 
-def mmpareto_grad(g_mm: torch.Tensor, g_u: torch.Tensor, g_tot: torch.Tensor, w: tuple[float, float], scale: float = 1.5) -> torch.Tensor:
+def mmpareto_grad(g_mm: torch.Tensor, g_u: torch.Tensor, g_tot: torch.Tensor, w: tuple, scale: float = 1.5) -> torch.Tensor:
     "One tensor's final gradient: scale * d * max(|g_tot| / |d|, 1) with d = 2 (w_mm g_mm + w_u g_u)."
     d = 2 * (w[0] * g_mm + w[1] * g_u)
-    return scale * d * max(g_tot.norm().item() / max(d.norm().item(), 1e-12), 1.0)
+    return scale * d * (g_tot.norm().double() / d.norm().double().clamp_min(1e-12)).clamp_min(1.0)
 
 # %% ../nbs/07b_objectives.ipynb #023bc5a7
 @dataclass
@@ -104,23 +103,23 @@ class GradNorm(Method):
         super().setup(ctx)
         self.tasks = ["fused", *ctx.model.modalities]
         if not ctx.model.fusion.has_slices: raise ConfigError(f"method = 'gradnorm' needs a fusion with unimodal slices (concat or sum) to share W; got model.fusion = {ctx.fusion!r}")
-        self.w = torch.ones(len(self.tasks), requires_grad=True)
+        self.w = torch.ones(len(self.tasks), device=ctx.device, requires_grad=True)
         self.opt, self.l0 = torch.optim.Adam([self.w], lr=self.cfg.lr), None
     def loss(self, out: ModelOutput, batch: dict) -> torch.Tensor:
         "The weighted task losses; keeps each task's gradient norm on the fusion head for `after_backward`."
         losses = torch.stack(list(task_losses(out, batch["label"], out.slices).values()))
         shared = list(self.ctx.model.fusion.parameters())
-        self.norms = torch.stack([flat(torch.autograd.grad(l, shared, retain_graph=True, allow_unused=True), shared).norm() for l in losses]).cpu()
-        self.lt = losses.detach().cpu()
-        if self.l0 is None: self.l0 = self.lt if self.cfg.initial_loss == "first" else torch.full((len(self.tasks),), math.log(self.ctx.n_classes))
-        return (self.w.detach().clone().to(losses.device) * losses).sum()
+        self.norms = torch.stack([flat(torch.autograd.grad(l, shared, retain_graph=True, allow_unused=True), shared).norm() for l in losses])
+        self.lt = losses.detach()
+        if self.l0 is None: self.l0 = self.lt if self.cfg.initial_loss == "first" else torch.full_like(self.lt, math.log(self.ctx.n_classes))
+        return (self.w.detach().clone() * losses).sum()
     def after_backward(self, s: Step) -> dict:
         "One Adam step of the task weights on L_grad, then renormalise to sum to T."
         w = self.w.detach()
         self.w.grad = gradnorm_weight_grad(self.norms, w, gradnorm_targets(self.norms, w, self.l0, self.lt, self.cfg.alpha))
         self.opt.step()
         with torch.no_grad(): self.w.copy_(renormalise(self.w.clamp_min(1e-4), len(self.tasks)))
-        return {f"gradnorm_w/{t}": v for t, v in zip(self.tasks, self.w.tolist())}
+        return dict(zip([f"gradnorm_w/{t}" for t in self.tasks], self.w.detach().clone()))
     def describe(self) -> dict: return {"name": self.name, "shared_layer": "fusion head", "tasks": self.tasks, **dataclasses.asdict(self.cfg)}
     def state_dict(self) -> dict: return {"w": self.w.detach().clone(), "opt": self.opt.state_dict(), "l0": self.l0}
     def load_state_dict(self, s: dict) -> None:
@@ -134,15 +133,14 @@ def project_conflicts(grads: list[torch.Tensor], order: list[list[int]] | None =
     Parameters
     ----------
     grads : each task's gradient as one vector
-    order : per task, the order in which to visit the others (default: a fresh random permutation from torch's RNG)
+    order : per task, the order in which to visit the others (default: a fresh random permutation per task from torch's RNG)
     """
-    out = []
+    order, out = order or torch.stack([torch.randperm(len(grads)) for _ in grads]).tolist(), []   # the step's one read
     for i, g in enumerate(grads):
         gi = g.clone()
-        for j in (order[i] if order else torch.randperm(len(grads)).tolist()):
+        for j in order[i]:
             if j == i: continue
-            dot = gi @ grads[j]
-            if dot < 0: gi -= dot / grads[j].pow(2).sum().clamp_min(1e-20) * grads[j]
+            gi -= (gi @ grads[j]).clamp(max=0) / grads[j].pow(2).sum().clamp_min(1e-20) * grads[j]   # zero unless they conflict
         out.append(gi)
     return out
 
@@ -200,11 +198,11 @@ class DWA(Method):
         self.weights = [1.0] * len(self.tasks)
     def loss(self, out: ModelOutput, batch: dict) -> torch.Tensor:
         losses = list(task_losses(out, batch["label"]).values())
-        vals = [l.item() for l in losses]
-        self.sums, self.n = [a + b for a, b in zip(self.sums or [0.0] * len(vals), vals)], self.n + 1
+        vals = torch.stack(losses).detach().double()   # summed on the device, in float64 as on the host
+        self.sums, self.n = vals if self.sums is None else self.sums + vals, self.n + 1
         return sum(w * l for w, l in zip(self.weights, losses))
     def on_epoch_end(self, epoch: int, record: dict) -> dict:
-        self.history.append([s / self.n for s in self.sums])
+        self.history.append([s / self.n for s in self.sums.tolist()])
         self.sums, self.n = None, 0
         self.weights = dwa_weights(self.history, self.cfg.temperature)
         return {f"dwa_w/{t}": w for t, w in zip(self.tasks, self.weights)}

@@ -174,13 +174,13 @@ class ASGMLAdaptive(ASGMLMethod):
         self.score, self.losses, self.prev_loss = {}, {}, None
     def after_backward(self, s: Step) -> dict:
         y = s.batch["label"]
-        for m, v in batch_scores(s.out.unimodal or {}, y).items(): self.score[m] = self.score.get(m, 0.0) + v
-        for m, u in (s.out.unimodal or {}).items(): self.losses.setdefault(m, []).append(F.cross_entropy(u.detach(), y).item())
+        for m, v in batch_scores(s.out.unimodal or {}, y).items(): self.score[m] = self.score.get(m, 0.0) + v.double()
+        for m, u in (s.out.unimodal or {}).items(): self.losses.setdefault(m, []).append(F.cross_entropy(u.detach(), y))
         return super().after_backward(s)
     def schedule(self, acc: dict[str, float]) -> dict:
-        loss = {m: float(np.mean(v)) for m, v in self.losses.items()}
+        loss = {m: float(np.mean(torch.stack(v).tolist())) for m, v in self.losses.items()}
         descent = {m: (self.prev_loss[m] - l) / max(self.prev_loss[m], 1e-8) for m, l in loss.items()} if self.prev_loss else {}
-        rho = ratios_to_others(self.score) if len(self.score) > 1 else {}
+        rho = ratios_to_others({m: float(v) for m, v in self.score.items()}) if len(self.score) > 1 else {}
         c = self.cfg
         self.ratio = adaptive_ratios(acc, rho, descent, c.threshold_delta, c.adapt_gain, c.update_ratio_min, c.schedule_target)
         if c.adapt == "staleness": self.ratio, self.tau = {m: 1.0 for m in acc}, {m: ratio_to_tau(r, c.update_ratio_min, c.tau_max) for m, r in self.ratio.items()}

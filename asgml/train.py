@@ -6,7 +6,7 @@ Docs: https://asgml.github.io/asgml/train.html.md"""
 
 # %% ../nbs/06_train.ipynb #1dde2329
 from __future__ import annotations
-import copy, dataclasses, functools, json, math, random, sys, time
+import collections, contextlib, copy, dataclasses, functools, json, math, os, random, sys, time
 from typing import Any, Callable
 import numpy as np, torch, torch.nn as nn, torch.nn.functional as F
 from tqdm import tqdm
@@ -19,10 +19,11 @@ from .probes import ProbeMonitor, posthoc_probes
 from .registry import METHODS, get_dataset
 
 # %% auto #0
-__all__ = ['TINY', 'THREE_MODALITIES', 'make_optimizer', 'make_scheduler', 'evaluate', 'probes_on', 'loss_protocol',
-           'check_method', 'model_config', 'model_inputs', 'probe_interval', 'has_grad', 'grad_norm', 'Trainer',
-           'method_settings', 'lr_scaler', 'helper_trainer', 'DivergedError', 'non_finite_parameters', 'rng_state',
-           'set_rng_state', 'epoch_line', 'tiny_trainer', 'grads_after_step', 'trains_one_epoch']
+__all__ = ['TINY', 'THREE_MODALITIES', 'SYNC_CALLS', 'OPTIM_DIR', 'make_optimizer', 'make_scheduler', 'evaluate', 'probes_on',
+           'loss_protocol', 'check_method', 'model_config', 'model_inputs', 'probe_interval', 'has_grad', 'grad_norm',
+           'Trainer', 'method_settings', 'lr_scaler', 'helper_trainer', 'flushed_loss', 'DivergedError',
+           'non_finite_parameters', 'rng_state', 'set_rng_state', 'epoch_line', 'tiny_trainer', 'grads_after_step',
+           'trains_one_epoch', 'counted', 'counting_host_syncs', 'RecordingLogger', 'host_syncs']
 
 # %% ../nbs/06_train.ipynb #19b2f5aa
 def make_optimizer(params: list[nn.Parameter], t: TrainConfig) -> torch.optim.Optimizer:
@@ -91,10 +92,10 @@ def has_grad(module: nn.Module) -> bool:
     "Whether any parameter of `module` holds a gradient."
     return any(p.grad is not None for p in module.parameters())
 
-def grad_norm(params) -> float:
-    "L2 norm of the gradients of `params` (0 when none has a gradient)."
+def grad_norm(params) -> torch.Tensor | float:
+    "L2 norm of the gradients of `params`, a 0-d tensor on their device (0.0 when none has a gradient)."
     norms = [p.grad.detach().norm() for p in params if p.grad is not None]
-    return torch.stack(norms).norm().item() if norms else 0.0
+    return torch.stack(norms).norm() if norms else 0.0
 
 class Trainer:
     "The one training loop; `method` plugs in through its hooks."
@@ -111,6 +112,7 @@ class Trainer:
         self.steps_per_epoch = -(-len(data.train) // t.batch_size)
         self.eval_every = probe_interval(cfg.probe, self.steps_per_epoch)
         self.step, self.epoch, self.history, self.best = 0, 0, [], None
+        self.unchecked, self.pending, self.epoch_losses = [], [], []   # kept on the device until the next flush; this epoch's losses on the host
         self.updates = {m: 0 for m in self.model.modalities}
         self.probes = ProbeMonitor({m: e.out_dim for m, e in self.model.encoders.items()}, data.n_classes, cfg.probe, data.val,
                                    cfg.seed, self.device) if probes_on(cfg, method) else None
@@ -145,7 +147,7 @@ def _method_context(self: Trainer) -> MethodContext:
 Trainer.method_context = _method_context
 
 # %% ../nbs/06_train.ipynb #d276b0b1
-def _train_step(self: Trainer, batch: dict) -> float:
+def _train_step(self: Trainer, batch: dict) -> torch.Tensor:
     mask = self.method.update_mask(self.step)
     out = self.model(batch, frozen=set(self.model.modalities) - mask)
     loss = self.method.loss(out, batch)
@@ -157,16 +159,20 @@ def _train_step(self: Trainer, batch: dict) -> float:
     for m in stepped: self.encoder_opts[m].step(); self.updates[m] += 1
     self.head_opt.step()
     if self.probes is not None: self.probes.observe(out.features, batch["label"])
+    loss = loss.detach()
+    self.unchecked.append((self.step, loss))
     if self.step % self.cfg.log.every_n_steps == 0: self.log_step(loss, out, batch["label"], stepped, logged)
     self.step += 1
     if self.step % self.eval_every == 0:
         if self.probes is not None: self.measure_probes()
         self.log(self.method.on_eval(self.step, self.probe_acc) or {})
-    return loss.item()
+    if self.step % self.cfg.log.every == 0: self.flush()
+    return loss
 Trainer.train_step = _train_step
 
 def _log(self: Trainer, values: dict) -> None:
-    if self.logger is not None and values: self.logger.log(values, step=self.step)
+    "Keep `values` (numbers or 0-d tensors) for the logger at the current step; the next flush sends them."
+    if self.logger is not None and values: self.pending.append((self.step, values))
 Trainer.log = _log
 
 def _measure_probes(self: Trainer) -> None:
@@ -178,26 +184,41 @@ Trainer.measure_probes = _measure_probes
 # %% ../nbs/06_train.ipynb #8ce7141f
 def _log_step(self: Trainer, loss: torch.Tensor, out: ModelOutput, labels: torch.Tensor, mask: set[str], extra: dict) -> None:
     if self.logger is None: return
-    rec = {"train/loss": loss.item(), "epoch": self.epoch}
+    rec = {"train/loss": loss, "epoch": self.epoch}
     for m, enc in self.model.encoders.items():
         rec[f"grad_norm/{m}"], rec[f"updated/{m}"] = grad_norm(enc.parameters()), float(m in mask)
         rec[f"lr/{m}"] = self.encoder_opts[m].param_groups[0]["lr"]
     for m, u in (out.unimodal or {}).items():
-        rec[f"unimodal_loss/{m}"], rec[f"unimodal_acc/{m}"] = F.cross_entropy(u, labels).item(), accuracy(u, labels)
+        u = u.detach()
+        rec[f"unimodal_loss/{m}"], rec[f"unimodal_acc/{m}"] = F.cross_entropy(u, labels), u.argmax(1).eq(labels).float().mean()
     rec["lr/head"] = self.head_opt.param_groups[0]["lr"]
-    self.logger.log(rec | extra, step=self.step)
+    self.log(rec | {k: v.detach() if torch.is_tensor(v) else v for k, v in extra.items()})
 Trainer.log_step = _log_step
+
+def _flush(self: Trainer) -> None:
+    "Move the kept losses and log values to the host in one transfer, stop at the first non-finite loss, send the records."
+    kept = [l for _, l in self.unchecked] + [v for _, rec in self.pending for v in rec.values() if torch.is_tensor(v)]
+    host = iter(torch.stack([t.to(self.device, torch.float64) for t in kept]).tolist() if kept else [])
+    losses = [(s, next(host)) for s, _ in self.unchecked]
+    records = [(s, {k: next(host) if torch.is_tensor(v) else v for k, v in rec.items()}) for s, rec in self.pending]
+    self.unchecked, self.pending = [], []
+    bad = next(((s, l) for s, l in losses if not math.isfinite(l)), None)
+    for s, rec in records:
+        if bad is None or s <= bad[0]: self.logger.log(rec, step=s)
+    if bad is not None: raise self.diverged(f"the training loss became {bad[1]}", bad[0] + 1)
+    self.epoch_losses += [l for _, l in losses]
+Trainer.flush = _flush
 
 # %% ../nbs/06_train.ipynb #546e17f9
 def _run_epoch(self: Trainer, bar: tqdm | None = None) -> dict:
     self.model.train()
-    t0, losses = time.perf_counter(), []
+    t0, self.epoch_losses = time.perf_counter(), []
     for b in batches(self.data.train, self.cfg.train.batch_size, shuffle=True, generator=self.data_gen):
-        losses.append(self.train_step(to_device(b, self.device)))
-        if not math.isfinite(losses[-1]): raise self.diverged(f"the training loss became {losses[-1]}")
-        if bar is not None: bar.update(1); bar.set_postfix(epoch=self.epoch + 1, loss=f"{losses[-1]:.3f}", refresh=False)
-    if bad := non_finite_parameters(self.model): raise self.diverged(f"parameters {', '.join(bad[:3])} became non-finite")
-    record = {"epoch": self.epoch + 1, "train_loss": float(np.mean(losses)), "sec": time.perf_counter() - t0}
+        self.train_step(to_device(b, self.device))
+        if bar is not None: bar.update(1); bar.set_postfix(epoch=self.epoch + 1, loss=flushed_loss(self.epoch_losses), refresh=False)
+    self.flush()
+    if bad := non_finite_parameters(self.model): raise self.diverged(f"parameters {', '.join(bad[:3])} became non-finite", self.step)
+    record = {"epoch": self.epoch + 1, "train_loss": float(np.mean(self.epoch_losses)), "sec": time.perf_counter() - t0}
     record |= {f"update_ratio/{m}": n / max(self.step, 1) for m, n in self.updates.items()}
     record |= {f"probe_acc/{m}": a for m, a in (self.probe_acc or {}).items()}
     for split in self.eval_splits:
@@ -207,6 +228,10 @@ def _run_epoch(self: Trainer, bar: tqdm | None = None) -> dict:
     return record
 Trainer.run_epoch = _run_epoch
 
+def flushed_loss(losses: list[float]) -> str:
+    "The progress bar's loss: the latest one a flush brought to the host ('-' before the epoch's first flush)."
+    return f"{losses[-1]:.3f}" if losses else "-"
+
 class DivergedError(ConfigError):
     "The training loss or the parameters became non-finite: the run failed (its folder says so in `error.json`)."
 
@@ -214,9 +239,9 @@ def non_finite_parameters(model: nn.Module) -> list[str]:
     "Names of the parameters holding a NaN or an infinity."
     return [n for n, p in model.named_parameters() if not torch.isfinite(p).all()]
 
-def _diverged(self: Trainer, what: str) -> DivergedError:
+def _diverged(self: Trainer, what: str, step: int) -> DivergedError:
     lr = self.encoder_opts[self.model.modalities[0]].param_groups[0]["lr"]
-    return DivergedError(f"{what} at epoch {self.epoch + 1}, step {self.step}: the run diverged, most likely because train.lr = {lr:g} "
+    return DivergedError(f"{what} at epoch {self.epoch + 1}, step {step}: the run diverged, most likely because train.lr = {lr:g} "
                          f"is too high for this model; lower it (or raise train.grad_clip)")
 Trainer.diverged = _diverged
 
@@ -227,7 +252,8 @@ def _end_epoch(self: Trainer, record: dict) -> None:
         self.best = {"val_acc": record["val_acc"], "epoch": record["epoch"], "state": copy.deepcopy(self.model.state_dict())}
     for s in self.scheds: s.step()
     self.epoch += 1
-    if self.logger is not None: self.logger.log({f"epoch/{k}": v for k, v in record.items()}, step=self.step)
+    self.log({f"epoch/{k}": v for k, v in record.items()})
+    self.flush()
 Trainer.end_epoch = _end_epoch
 
 # %% ../nbs/06_train.ipynb #e0d02bc2
@@ -274,7 +300,7 @@ def epoch_line(record: dict, epochs: int) -> str:
     return f"epoch {record['epoch']}/{epochs}  train loss {record['train_loss']:.4f}  val acc {record['val_acc']:.4f}  ({record['sec']:.1f} s)"
 
 def _final_metrics(self: Trainer) -> dict:
-    if self.probes is not None and self.probes.buffer: self.measure_probes()
+    if self.probes is not None and self.probes.buffer: self.measure_probes(); self.flush()
     self.model.load_state_dict(self.best["state"])
     ev = evaluate(self.model, self.data.test, self.cfg.train.batch_size, self.device, self.data.n_classes)
     post, h = posthoc_probes(self.model, self.data, self.cfg.train.batch_size, self.device), self.history
@@ -316,3 +342,42 @@ def trains_one_epoch(method: str, overrides: list[str] = ()) -> dict:
     if still := [m for m, e in tr.model.encoders.items() if all(torch.equal(before[m][k], v) for k, v in e.state_dict().items())]:
         raise AssertionError(f"{method}: encoder(s) {still} did not move in an epoch")
     return {"train_loss": loss, "val_acc": tr.history[-1]["val_acc"], "sec": time.perf_counter() - t0}
+
+# %% ../nbs/06_train.ipynb #c3340cea
+SYNC_CALLS = ("item", "cpu", "tolist", "numpy", "__bool__", "__float__", "__int__", "__index__")
+OPTIM_DIR = os.path.join("torch", "optim")   # the optimisers read their own step counters, which live on the host
+
+def counted(name: str, counts: collections.Counter) -> Callable:
+    "The `Tensor` method `name`, counting its calls in `counts` by call site (calls from inside torch.optim aside)."
+    method = getattr(torch.Tensor, name)
+    def call(t, *args, **kwargs):
+        site = sys._getframe(1)
+        if OPTIM_DIR not in site.f_code.co_filename: counts[f"{name} {os.path.basename(site.f_code.co_filename)}:{site.f_lineno}"] += 1
+        return method(t, *args, **kwargs)
+    return call
+
+@contextlib.contextmanager
+def counting_host_syncs():
+    "Inside the block, every call of a `SYNC_CALLS` method of a tensor is counted by call site; yields the counter."
+    counts, saved = collections.Counter(), {n: getattr(torch.Tensor, n) for n in SYNC_CALLS}
+    for n in SYNC_CALLS: setattr(torch.Tensor, n, counted(n, counts))
+    try: yield counts
+    finally:
+        for n, f in saved.items(): setattr(torch.Tensor, n, f)
+
+class RecordingLogger:
+    "A stand-in for the W&B run: keeps every `log` call."
+    def __init__(self): self.calls = []
+    def log(self, values: dict, step: int) -> None: self.calls.append((step, values))
+
+def host_syncs(method: str, warmup: int = 3, steps: int = 4, overrides: list[str] = ()) -> dict:
+    "Host syncs of `steps` training steps of `method` after `warmup` ones and of the flush step after them; logging on."
+    tr = tiny_trainer(method, [f"probe.eval_freq={warmup}", f"log.every={warmup + steps + 1}", *overrides])
+    tr.logger, data = RecordingLogger(), [to_device(b, tr.device) for b in batches(tr.data.train, tr.cfg.train.batch_size)]
+    for i in range(warmup): tr.train_step(data[i % len(data)])
+    tr.eval_every, counts = 10**9, []   # the probes measured once, at the warm-up's end (schedules are set), and stay quiet now
+    for i in range(warmup, warmup + steps + 1):
+        with counting_host_syncs() as c: tr.train_step(data[i % len(data)])
+        counts.append(c)
+    return {"per_step": [sum(c.values()) for c in counts[:-1]], "flush_step": sum(counts[-1].values()),
+            "sites": sum(counts[:-1], collections.Counter()), "logged_steps": [s for s, _ in tr.logger.calls]}
