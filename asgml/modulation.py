@@ -22,9 +22,9 @@ __all__ = ['ogm_ge_coefficients', 'modulated_params', 'OGMGEConfig', 'OGMGE', 'c
            'require_two_modalities', 'MILESConfig', 'MILES', 'in_prime_window', 'InfoRegConfig', 'InfoReg',
            'shapley_weight', 'coalitions', 'mono_responses', 'mono_scores', 'lead_over_others', 'agm_coefficients',
            'running_mean', 'with_grad_scale', 'zeroed', 'coalition_logits', 'output_layer_weights', 'clip_when_large',
-           'require_several_modalities', 'check_window', 'AGMConfig', 'AGM', 'prototype_logits', 'true_class_mass',
-           'mean_entropy', 'class_means', 'blend_prototypes', 'encoded', 'PMRConfig', 'PMR', 'minmax_scaled',
-           'kmeans_pp_start', 'kmeans', 'purity', 'relearn_strength', 'soft_reinit', 'ReLearningConfig', 'ReLearning']
+           'require_several_modalities', 'check_window', 'AGMConfig', 'AGM', 'prototype_logits', 'mean_entropy',
+           'class_means', 'blend_prototypes', 'encoded', 'PMRConfig', 'PMR', 'minmax_scaled', 'kmeans_pp_start',
+           'kmeans', 'purity', 'relearn_strength', 'soft_reinit', 'ReLearningConfig', 'ReLearning']
 
 # %% ../nbs/07a_modulation.ipynb #5c57f4f8
 def ogm_ge_coefficients(scores: dict[str, float], alpha: float, faithful_to: str = "code") -> dict[str, float]:
@@ -370,10 +370,6 @@ def prototype_logits(feats: torch.Tensor, protos: torch.Tensor) -> torch.Tensor:
     "Minus the Euclidean distance of each feature to each class prototype: PMR's non-parametric classifier."
     return -(feats[:, None, :] - protos[None]).pow(2).sum(-1).clamp_min(1e-12).sqrt()
 
-def true_class_mass(logits: dict[str, torch.Tensor], labels: torch.Tensor) -> dict[str, torch.Tensor]:
-    "Per modality, the summed softmax probability of the true class over the batch, kept on the device (batch_scores without the host sync)."
-    return {m: z.detach().softmax(1).gather(1, labels[:, None]).sum() for m, z in logits.items()}
-
 def mean_entropy(logits: torch.Tensor) -> torch.Tensor:
     "The batch mean entropy of softmax(logits)."
     return -(logits.softmax(1) * logits.log_softmax(1)).sum(1).mean()
@@ -436,7 +432,7 @@ class PMR(Method):
         self.weights = {}
         if not c.start_epoch <= self.epoch <= c.end_epoch: return loss
         logits = {m: prototype_logits(f, self.protos[m]) for m, f in out.features.items()}
-        lead = lead_over_others(true_class_mass(logits, y))
+        lead = lead_over_others(batch_scores(logits, y))
         self.weights = {m: c.alpha * (l > 0).float() for m, l in lead.items()}
         loss = loss + sum(self.weights[m] * F.cross_entropy(z, y) for m, z in logits.items())
         if c.mu > 0 and self.epoch < c.entropy_epochs:
