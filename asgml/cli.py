@@ -18,8 +18,8 @@ __all__ = ['LOSS_PROTOCOLS', 'RUN_STATES', 'DEMO_METHODS', 'DEMO_OVERRIDES', 'TO
            'check_configs', 'check_methods', 'check_grid', 'HelpFormatter', 'checkpoint_note', 'cmd_train',
            'run_summary', 'sweep_plan', 'cmd_sweep', 'cmd_report', 'cmd_diagnose', 'available_datasets', 'cmd_demo',
            'parse_params', 'preparers', 'cmd_prepare', 'allowed_values', 'flow_yaml', 'default_of', 'key_note',
-           'config_lines', 'section_lines', 'cmd_config_show', 'first_comment', 'cmd_config_list', 'parser',
-           'error_sentence', 'interrupt_note', 'run_command', 'main']
+           'config_lines', 'first_line', 'section_lines', 'cmd_config_show', 'first_comment', 'cmd_config_list',
+           'parser', 'error_sentence', 'interrupt_note', 'run_command', 'main']
 
 # %% ../nbs/09_cli.ipynb #847c5f1c
 LOSS_PROTOCOLS = ("joint", "joint+unimodal")   # `asgml.experiments.PROTOCOLS`, named here so that the help needs no import
@@ -319,9 +319,13 @@ def config_lines(obj: Any, indent: int = 0) -> list[str]:
         else: lines.append(f"{pad}{f.name}: {flow_yaml(value)}".ljust(40) + f"  # {key_note(f, value)}")
     return lines
 
+def first_line(doc: str | None) -> str:
+    "The first line of a docstring; '' for none."
+    return (doc or "").strip().split("\n")[0]
+
 def section_lines(name: str, section: Any, indent: int) -> list[str]:
     "A nested section: its name with its dataclass's first docstring line, then its keys."
-    return [f"{' ' * indent}{name}:".ljust(40) + f"  # {(type(section).__doc__ or '').splitlines()[0]}", *config_lines(section, indent + 2)]
+    return [f"{' ' * indent}{name}:".ljust(40) + f"  # {first_line(type(section).__doc__)}", *config_lines(section, indent + 2)]
 
 def _config_parser(sub) -> None:
     p = sub.add_parser("config", help="the shipped configs, grids, methods and datasets; a config with every key explained", formatter_class=HelpFormatter)
@@ -353,7 +357,7 @@ def cmd_config_list(a: argparse.Namespace) -> None:
     for n in shipped_names(): print(f"  {n:26}{textwrap.shorten(first_comment(config_dir() / f'{n}.yaml'), 100, placeholder=' ...')}")
     print(f"grids (sweep --grid): {', '.join(shipped_names('grids'))}")
     print("methods (train --method, sweep --methods; compose with +, e.g. ogm_ge+asgml_adaptive):")
-    for m in known_methods(): print(f"  {m:26}{METHODS[m].display} ({METHODS[m].family}): {(METHODS[m].cls.__doc__ or '').splitlines()[0]}")
+    for m in known_methods(): print(f"  {m:26}{METHODS[m].display} ({METHODS[m].family}): {first_line(METHODS[m].cls.__doc__)}")
     print(f"datasets (a config's dataset key): {', '.join(datasets)}")
 
 # %% ../nbs/09_cli.ipynb #b95287b6
