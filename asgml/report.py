@@ -14,6 +14,7 @@ import matplotlib.pyplot as plt
 from scipy import stats
 from .core import ConfigError
 from .experiments import GRID_ALIASES, load_runs, runs_root
+from .record import identity, with_new_defaults
 from .registry import FAMILIES, display_name, method_spec
 
 # %% auto #0
@@ -76,12 +77,12 @@ PROTOCOLS = ("joint", "joint+unimodal", "own")   # in the table's order
 BASELINE_PROTOCOL = {"joint": "joint", "joint+unimodal": "joint+unimodal", "own": "joint+unimodal"}   # whose baseline a protocol's rows are compared with
 
 def run_config(path: str) -> dict:
-    "The run's resolved config, its `config.yaml` (parsed with libyaml where there is one: the store holds hundreds)."
-    return yaml.load((Path(path) / "config.yaml").read_text(), Loader=getattr(yaml, "CSafeLoader", yaml.SafeLoader))
+    "The run's resolved config, its `config.yaml` (libyaml where there is one: the store holds hundreds) with keys added since filled in (`with_new_defaults`)."
+    return with_new_defaults(yaml.load((Path(path) / "config.yaml").read_text(), Loader=getattr(yaml, "CSafeLoader", yaml.SafeLoader)))
 
 def run_design(cfg: dict) -> str:
-    "What the seed fixes in a run, its dataset, seed and `data` section, as one string: equal designs saw the same data and initialisation."
-    return json.dumps({k: cfg.get(k) for k in ("dataset", "seed", "data")}, sort_keys=True, default=str)
+    "What the seed fixes in a run, its dataset, seed and `data` identity (no `data.root`), as one string: equal designs saw the same data and initialisation."
+    return json.dumps({k: v for k, v in identity(cfg).items() if k in ("dataset", "seed") or k.startswith("data.")}, sort_keys=True, default=str)
 
 def run_protocol(cfg: dict, recorded: object = None) -> str:
     "The run's loss protocol: `recorded` (its metrics' `loss_protocol`), else from its config ('joint+unimodal' where `train.unimodal_aux_loss`)."
