@@ -26,7 +26,7 @@ and prints the table.
     python benchmarks/methods_speed.py --cremad-shapes  # CREMA-D shapes, for a GPU
     python benchmarks/methods_speed.py --shapes tiny --encoders cnn --batch 4 --steps 2 --repeats 1 --epochs 1 --out /tmp/m.json  # smoke check
 """
-import argparse, contextlib, copy, json, os, platform, random, statistics, tempfile, time
+import argparse, contextlib, copy, json, os, platform, random, statistics, sys, tempfile, time
 from pathlib import Path
 from typing import Any, Callable, Iterator
 import torch
@@ -37,6 +37,10 @@ from asgml.registry import COMPOSITIONS, method_spec, sweep_methods
 from asgml_speed import SHAPES, add_setup_args, bundle, make, time_steps
 
 SETUP_VARIANTS = {"reconboost": ["methods.reconboost.pretrain_epochs=1"]}   # optional one-off work, off by default: timed once switched on
+
+def say(message: str) -> None:
+    "Progress, on stderr."
+    print(f"[{time.strftime('%H:%M:%S')}] {message}", file=sys.stderr, flush=True)
 
 def family(method: str) -> str:
     "The family of a registered method or composition."
@@ -63,7 +67,8 @@ def timed_make(method: str, data: DataBundle, args, extra: list[str] = ()) -> tu
     "A trainer of `method` and the seconds its `setup` took."
     built, took = T.build_method(method), {}
     setup = built.setup
-    built.setup = lambda ctx: took.setdefault("sec", seconds(lambda: setup(ctx), get_device(args.device)))
+    def timed_setup(ctx) -> None: took["sec"] = seconds(lambda: setup(ctx), get_device(args.device))
+    built.setup = timed_setup
     return make(method, data, args, extra, built), took["sec"]
 
 def build_all(methods: list[str], data: DataBundle, args) -> tuple[dict, dict, dict]:
@@ -72,15 +77,17 @@ def build_all(methods: list[str], data: DataBundle, args) -> tuple[dict, dict, d
     for m in methods:
         try: trainers[m], setup_sec[m] = timed_make(m, data, args, args.extra)
         except ConfigError as e: cannot[m] = str(e)
+        say(f"{m}: setup {setup_sec[m]:.2f} s" if m in trainers else f"{m}: cannot run ({cannot[m]})")
     return trainers, setup_sec, cannot
 
-def step_seconds(trainers: dict, batches: list, repeats: int) -> dict[str, float]:
-    "Median seconds per training step of each trainer, the methods in a fresh shuffled order per repeat."
+def step_seconds(trainers: dict, batches: list, repeats: int) -> dict[str, list[float]]:
+    "Each trainer's seconds per training step in each repeat, the methods in a fresh shuffled order per repeat."
     for tr in trainers.values(): time_steps(tr, batches[:2])   # warm-up
     times = {m: [] for m in trainers}
     for r in range(repeats):   # a fresh order per repeat spreads any drift in machine load over all methods
-        for m in random.Random(r).sample(list(trainers), len(trainers)): times[m].append(time_steps(trainers[m], batches))
-    return {m: statistics.median(t) / len(batches) for m, t in times.items()}
+        for m in random.Random(r).sample(list(trainers), len(trainers)): times[m].append(time_steps(trainers[m], batches) / len(batches))
+        say(f"repeat {r + 1} of {repeats} timed")
+    return times
 
 def probe_seconds(trainers: dict) -> dict[str, float]:
     "Seconds of one probe measurement, for the trainers whose method reads probes."
@@ -132,9 +139,11 @@ def measure(args) -> dict:
     batches = [data.train[torch.arange(i, i + args.batch)] for i in range(0, len(data.train), args.batch)]
     trainers, setup_sec, cannot = build_all(methods, data, args)
     if (gb := trainers.get("gblend")) is not None: gb.method.weights = {t: 1 / len(gb.method.tasks) for t in gb.method.tasks}
-    sec = step_seconds(trainers, batches, args.repeats)
+    repeats = step_seconds(trainers, batches, args.repeats)
+    sec = {m: statistics.median(t) for m, t in repeats.items()}
     probe_sec = probe_seconds(trainers)
     epoch_sec = {m: epoch_hook_seconds(tr) for m, tr in trainers.items()}
+    say("probe measurements and epoch hooks timed")
     one_off = dict(setup_sec)
     estimate = gblend_estimate(data, args) if "gblend" in trainers else None
     if estimate: one_off["gblend"] += estimate["sec"]
@@ -144,7 +153,7 @@ def measure(args) -> dict:
             "device_name": torch.cuda.get_device_name() if torch.cuda.is_available() else platform.processor() or platform.machine(),
             "shapes": shapes, "steps_per_repeat": len(batches), "n_train": len(data.train), "n_val": len(data.val),
             "train_epochs": trainers["baseline"].cfg.train.epochs, "family": {m: family(m) for m in methods}, "cannot_run": cannot,
-            "sec_per_step": sec, "baseline_epoch_sec": epoch,
+            "sec_per_step": sec, "sec_per_step_each_repeat": repeats, "baseline_epoch_sec": epoch,
             "ratio_to_baseline": {m: s / sec["baseline"] for m, s in sec.items()},
             "setup_sec": setup_sec, "gblend_estimate": estimate, "one_off_in_baseline_epochs": {m: s / epoch for m, s in one_off.items()},
             "probe_measurement_sec": probe_sec, "probe_measurement_in_baseline_epochs": {m: s / epoch for m, s in probe_sec.items()},
