@@ -3,7 +3,7 @@
 Two ResNet-18 encoders (audio 1-channel spectrogram, one visual frame) on random inputs, the same batches for
 every mode, modes interleaved over repeats and the median taken. The ASGML schedule is engaged from the first step
 (the dominant modality is set as if the probes had measured it), so the timed window shows its steady-state cost.
-Writes benchmarks/results/asgml_speed-<device>.json and prints ratios to the baseline measured in the same run.
+Writes benchmarks/results/asgml_speed-<shapes>-<device>.json and prints ratios to the baseline measured in the same run.
 
     python benchmarks/asgml_speed.py                      # CPU: reduced inputs (audio 1x32x32, frame 3x32x32)
     python benchmarks/asgml_speed.py --cremad-shapes       # CREMA-D shapes (audio 1x257x188, frame 3x224x224), for a GPU
