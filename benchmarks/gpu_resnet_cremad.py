@@ -15,7 +15,8 @@ import numpy as np, torch, torch.nn.functional as F
 from asgml.core import get_device, load_config, seed_everything
 from asgml.data.media import ClipDataset
 from asgml.models import build_model
-from asgml.train import git_commit, make_optimizer
+from asgml.record import git_commit
+from asgml.train import make_optimizer
 
 def synthetic_cremad(n: int, device: torch.device, pool: int = 512) -> ClipDataset:
     "A ClipDataset of `n` clips with CREMA-D's cached shapes (random spectrograms, 3 uint8 frames), rows cycling over `pool` distinct ones."
@@ -62,6 +63,7 @@ def main() -> None:
     p.add_argument("--batch", type=int, default=64); p.add_argument("--epochs", type=int, default=2)
     p.add_argument("--steps", type=int, default=10**9, help="at most this many steps per epoch (use 2 for a CPU smoke check)")
     p.add_argument("--device", default="auto"); p.add_argument("--precisions", nargs="+", default=["fp32", "bf16"])
+    p.add_argument("--out", type=Path, help="where to write the JSON result (default: benchmarks/results/gpu_resnet_cremad-<device>[-smoke].json)")
     args = p.parse_args()
     device = get_device(args.device)
     ds = synthetic_cremad(args.n, device)
@@ -69,8 +71,8 @@ def main() -> None:
            "device_name": torch.cuda.get_device_name() if device.type == "cuda" else platform.processor() or platform.machine(),
            "shapes": ds.input_shapes, "loader_batches_per_s": loader_only(ds, args, device),
            "train": {prec: train(ds, prec, args, device) for prec in args.precisions}}
-    out = Path(__file__).parent / "results" / f"gpu_resnet_cremad-{device.type}{'-smoke' if args.steps < 10**9 else ''}.json"
-    out.parent.mkdir(exist_ok=True); out.write_text(json.dumps(res, indent=2))
-    print(json.dumps(res, indent=2))
+    out = args.out or Path(__file__).parent / "results" / f"gpu_resnet_cremad-{device.type}{'-smoke' if args.steps < 10**9 else ''}.json"
+    out.parent.mkdir(parents=True, exist_ok=True); out.write_text(json.dumps(res, indent=2, default=str))
+    print(json.dumps(res, indent=2, default=str))
 
 if __name__ == "__main__": main()

@@ -21,7 +21,7 @@ import numpy as np, torch
 from asgml.data import fixtures
 from asgml.data.cremad import CremadConfig, build_cremad, prepare_cremad
 from asgml.data.media import imagenet_normalise_, log_spectrogram, read_audio, read_frames, frame_times, resize_full, tile_clip
-from asgml.train import git_commit
+from asgml.record import git_commit
 
 def on_the_fly_audio(wav: Path) -> torch.Tensor:
     return log_spectrogram(tile_clip(read_audio(wav, 22050), 66150), 512, 353)
@@ -42,7 +42,9 @@ def main() -> None:
     p = argparse.ArgumentParser(description=__doc__.split("\n")[0])
     p.add_argument("--clips", type=int, default=10, help="fixture clips per class (6 classes; train + test lists)")
     p.add_argument("--batch", type=int, default=64); p.add_argument("--repeats", type=int, default=5)
+    p.add_argument("--out", type=Path, help="where to write the JSON result (default: benchmarks/results/loader_speed-cpu.json)")
     args = p.parse_args()
+    if args.clips < 2: p.error("--clips must be at least 2: validation takes one clip per class from the training list")
     torch.set_num_threads(1)
     tmp = Path(tempfile.mkdtemp())
     try:
@@ -69,8 +71,8 @@ def main() -> None:
                "note": "on-the-fly = torchaudio load + resample to 22,050 Hz + torch.stft (librosa's equivalent; librosa not installed); "
                        "cached = memory-mapped .npy from asgml prepare, warm page cache, batch gather"}
     finally: shutil.rmtree(tmp)
-    path = Path(__file__).parent / "results" / "loader_speed-cpu.json"
-    path.parent.mkdir(exist_ok=True); path.write_text(json.dumps(out, indent=2))
-    print(json.dumps(out, indent=2))
+    path = args.out or Path(__file__).parent / "results" / "loader_speed-cpu.json"
+    path.parent.mkdir(parents=True, exist_ok=True); path.write_text(json.dumps(out, indent=2, default=str))
+    print(json.dumps(out, indent=2, default=str))
 
 if __name__ == "__main__": main()
