@@ -6,7 +6,7 @@ Docs: https://asgml.github.io/asgml/report.html.md"""
 
 # %% ../nbs/08a_report.ipynb #5e9ec16c
 from __future__ import annotations
-import json, textwrap
+import json, re, textwrap
 from pathlib import Path
 from typing import NamedTuple
 import numpy as np, pandas as pd, yaml
@@ -28,9 +28,9 @@ __all__ = ['ROW_ORDER', 'PROTOCOL_KEY', 'VARIANT_KEYS', 'PROTOCOLS', 'BASELINE_P
            'sensitivity_table', 'latex_escape', 'markdown', 'to_latex', 'runs_sentence', 'table_note', 'per_run_csv',
            'panel_grid', 'panel_title', 'panels', 'plot_probe_trajectories', 'unimodal_gap', 'plot_utilisation_gap',
            'epoch_update_ratio', 'plot_update_ratio', 'paired_differences', 'plot_paired_differences', 'family_of',
-           'method_effects', 'family_cell', 'suppressed_cell', 'unimodal_loss_cell', 'regime_table', 'save_figure',
-           'write_report', 'read_diagnosis', 'diagnosis_overview', 'write_diagnosis_table', 'overview_for_latex',
-           'write_overview', 'write_table']
+           'method_effects', 'family_cell', 'suppressed_cell', 'unimodal_loss_cell', 'regime_table', 'compact_cell',
+           'regimes_for_latex', 'save_figure', 'write_report', 'read_diagnosis', 'diagnosis_overview',
+           'write_diagnosis_table', 'overview_for_latex', 'write_overview', 'write_table']
 
 # %% ../nbs/08a_report.ipynb #efafa177
 ROW_ORDER = ["baseline", "ogm_ge", "cggm", "asgml_frequency", "asgml_staleness", "asgml_adaptive", "ogm_ge+asgml_adaptive"]
@@ -506,6 +506,16 @@ def regime_table(runs: pd.DataFrame, diagnoses: dict[str, pd.DataFrame]) -> pd.D
     t.attrs["note"] = REGIME_NOTE
     return t
 
+def compact_cell(cell: str) -> str:
+    "A `family_cell` as 'better/same/worse; best row and its difference' (its interval and p left to the Markdown table)."
+    m = re.match(r"(\d+) better, (\d+) no difference, (\d+) worse; best: (.*) ([+-]\d+\.\d+)(?: \[.*?\])?(?: \(.*\))?(\*?)$", cell)
+    return f"{m[1]}/{m[2]}/{m[3]}; {m[4]} {m[5]}{m[6]}" if m else cell
+
+def regimes_for_latex(table: pd.DataFrame) -> pd.DataFrame:
+    "The regime table for a page: one column per benchmark, a row per column of `regime_table`, family cells compacted."
+    t = table.set_index("benchmark").T
+    return t.map(compact_cell).rename_axis("").reset_index().rename(columns={"": "benchmark"})
+
 # %% ../nbs/08a_report.ipynb #2816b6b9
 FIGURES = {"probe_trajectories": plot_probe_trajectories, "utilisation_gap": plot_utilisation_gap, "update_ratio": plot_update_ratio,
            "paired_differences": plot_paired_differences}
@@ -545,6 +555,7 @@ def write_report(root: Path | None = None, out: Path | None = None, datasets: li
     if len(runs) and not datasets:
         reg = regime_table(runs, {b: read_diagnosis(root, b) for b in runs.benchmark.unique()})
         tables["regimes"] = write_table(reg, runs, out / "tables" / "regimes", out / "tables" / "regimes_runs.tex")
+        (out / "tables" / "regimes.tex").write_text(to_latex(regimes_for_latex(reg)))   # a column per benchmark fits a page
     return tables
 
 def read_diagnosis(root: Path, benchmark: str) -> pd.DataFrame | None:
