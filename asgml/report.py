@@ -6,7 +6,7 @@ Docs: https://asgml.github.io/asgml/report.html.md"""
 
 # %% ../nbs/08a_report.ipynb #5e9ec16c
 from __future__ import annotations
-import json, re, textwrap
+import json, re, textwrap, warnings
 from pathlib import Path
 from typing import NamedTuple
 import numpy as np, pandas as pd, yaml
@@ -134,7 +134,9 @@ def paired(a: pd.DataFrame, b: pd.DataFrame) -> bool:
 def paired_test(x: np.ndarray, y: np.ndarray) -> Comparison:
     "Seed-aligned `x` minus `y`: the mean difference, its t-interval over seeds (ddof = 1) and `ttest_rel`'s p; only the difference with one seed."
     if len(x) < 2: return NO_TEST._replace(diff=float(np.mean(x - y)))
-    r = stats.ttest_rel(x, y); ci = r.confidence_interval(0.95)
+    with warnings.catch_warnings():   # nearly equal differences over seeds: scipy warns, the interval is still right
+        warnings.filterwarnings("ignore", "Precision loss", RuntimeWarning)
+        r = stats.ttest_rel(x, y); ci = r.confidence_interval(0.95)
     return Comparison(float(np.mean(x - y)), float(ci.low), float(ci.high), float(r.pvalue), True)
 
 def welch(x: np.ndarray, y: np.ndarray) -> Comparison:
