@@ -13,7 +13,7 @@ import matplotlib.pyplot as plt, numpy as np, pandas as pd
 from scipy import stats
 from .core import Config, DataBundle, load_config, seed_everything
 from .registry import get_dataset
-from .experiments import benchmark_name, execute_template, runs_root
+from .experiments import benchmark_name, execute_template, kernels_stopped_on_interrupt, runs_root
 from .probes import posthoc_probes
 from .report import DIAGNOSIS_NOTE, SUPPRESSION_MARGIN, markdown, paired_test, save_figure
 from .hooks import build_method
@@ -187,5 +187,10 @@ def run_diagnosis(config: str | Path, seeds: list[int], overrides: list[str] = (
     for s in seeds: diagnosis_config(config, s, overrides, ["train.unimodal_aux_loss=true"])   # every key checked before anything runs
     folder, cfg = diagnosis_dir(config, root, overrides), str(Path(config).resolve()) if Path(config).suffix else str(config)
     one = lambda s: execute_template(diagnose_template(), folder / f"seed{s}.ipynb", config=cfg, seed=s, overrides=list(overrides), root=str(root))
-    with ThreadPoolExecutor(workers) as ex: list(ex.map(one, seeds))
+    ex = ThreadPoolExecutor(workers)
+    futures = [ex.submit(one, s) for s in seeds]
+    try:
+        with kernels_stopped_on_interrupt(ex, futures): [f.result() for f in futures]
+    except KeyboardInterrupt:
+        raise KeyboardInterrupt(f"interrupted; the finished runs in {folder} are kept and an interrupted one resumes from its last checkpoint") from None
     return write_diagnosis(config, root, seeds, overrides)

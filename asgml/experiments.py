@@ -7,6 +7,7 @@ Docs: https://asgml.github.io/asgml/experiments.html.md"""
 # %% ../nbs/08_experiments.ipynb #f9b7b9b3
 from __future__ import annotations
 import contextlib, itertools, json, os, signal, threading, time, traceback
+from collections.abc import Iterator
 from concurrent.futures import Future, ThreadPoolExecutor, wait
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -21,8 +22,8 @@ from .train import check_method
 __all__ = ['QUIET_KERNEL', 'GRID_ALIASES', 'PROTOCOLS', 'PER_MODALITY', 'runs_root', 'template_path', 'benchmark_name', 'run_dir',
            'execute_run', 'execute_template', 'RunSpec', 'spec_config', 'store_conflicts', 'check_store', 'run_status',
            'diverged_before', 'failure_line', 'execute_spec', 'read_grid', 'expand_grid', 'protocol_points',
-           'sweep_specs', 'SweepInterrupted', 'signal_children', 'stop_kernels', 'outcome', 'run_local', 'run_slurm',
-           'run_sweep', 'config_key', 'load_runs']
+           'sweep_specs', 'SweepInterrupted', 'signal_children', 'stop_kernels', 'kernels_stopped_on_interrupt',
+           'outcome', 'run_local', 'run_slurm', 'run_sweep', 'config_key', 'load_runs']
 
 # %% ../nbs/08_experiments.ipynb #a1ba1de3
 def runs_root() -> Path:
@@ -200,6 +201,15 @@ def stop_kernels(futures: list[Future], grace_s: float = 3.0) -> None:
         pending = wait(pending, timeout=0.2).not_done
     if pending: signal_children(signal.SIGKILL); wait(pending, timeout=30)
 
+@contextlib.contextmanager
+def kernels_stopped_on_interrupt(ex: ThreadPoolExecutor, futures: list[Future], stop: threading.Event | None = None) -> Iterator[None]:
+    "On Ctrl-C inside the block: start nothing more (`stop` set, queued futures cancelled), stop the running kernels, re-raise."
+    try: yield
+    except KeyboardInterrupt:
+        if stop is not None: stop.set()
+        ex.shutdown(wait=False, cancel_futures=True); stop_kernels(futures); raise
+    finally: ex.shutdown()
+
 def outcome(future: Future, folder: Path) -> dict:
     "A spec's result after Ctrl-C: its own when it ended, else 'not started' (cancelled) or 'interrupted'."
     if future.cancelled(): return {"folder": str(folder), "status": "not started"}
@@ -209,18 +219,16 @@ def outcome(future: Future, folder: Path) -> dict:
 def run_local(specs: list[RunSpec], root: Path, workers: int = 1, progress: bool = True) -> list[dict]:
     """Execute `specs` with `workers` parallel papermill runs; returns one result per spec.
 
-    Ctrl-C stops the running kernels (see `stop_kernels`), starts nothing more and raises `SweepInterrupted`.
+    Ctrl-C stops the running kernels (`kernels_stopped_on_interrupt`), starts nothing more and raises `SweepInterrupted`.
     """
     os.environ.setdefault("OMP_NUM_THREADS", str(max(1, (os.cpu_count() or 1) // workers)))
     stop, ex = threading.Event(), ThreadPoolExecutor(workers)
     futures = [ex.submit(execute_spec, s, root, stop) for s in specs]
     try:
-        with tqdm(total=len(specs), desc="sweep", disable=not progress) as bar:
+        with kernels_stopped_on_interrupt(ex, futures, stop), tqdm(total=len(specs), desc="sweep", disable=not progress) as bar:
             for f in futures: status = f.result()["status"]; bar.update(1); bar.set_postfix(last=status)
     except KeyboardInterrupt:
-        stop.set(); ex.shutdown(wait=False, cancel_futures=True); stop_kernels(futures)
         raise SweepInterrupted([outcome(f, s.folder(root)) for f, s in zip(futures, specs)]) from None
-    finally: ex.shutdown()
     return [f.result() for f in futures]
 
 def run_slurm(specs: list[RunSpec], root: Path, partition: str | None = None, gpus: int = 0, time_min: int = 240,

@@ -58,3 +58,17 @@ def test_ctrl_c_stops_a_sweep_and_its_kernels_and_the_same_command_resumes(tmp_p
     again = start(args); out, _ = again.communicate(timeout=900)
     assert again.returncode == 0 and "2 runs in" in out and "2 ran" in out, out
     assert "resuming" in (first / "run.ipynb").read_text() and (first / "metrics.json").exists()
+
+def test_ctrl_c_stops_a_diagnosis_and_its_kernel(tmp_path):
+    args = ["diagnose", "synthetic", "--seeds", "0", "--runs", str(tmp_path), *sum((["--set", o] for o in SLOW), [])]
+    p = start(args)
+    first = tmp_path / "synthetic" / "diagnosis" / "alone_easy" / "seed0"
+    while not (first / "checkpoint.pt").exists() and p.poll() is None: time.sleep(0.05)
+    kernels = psutil.Process(p.pid).children()
+    out, took = ctrl_c_once(p, first / "checkpoint.pt")
+    print(f"asgml diagnose stopped {took:.1f} s after Ctrl-C")
+    assert p.returncode == 130 and "Traceback" not in out, out
+    assert out.strip().splitlines()[-1].startswith(f"asgml diagnose: interrupted; the finished runs in {tmp_path / 'synthetic' / 'diagnosis'} are kept"), out
+    assert took < STOP_WITHIN_S
+    assert kernels and not [k for k in kernels if k.is_running() and k.status() != psutil.STATUS_ZOMBIE], "a kernel outlived the diagnosis"
+    assert (first / "checkpoint.pt").exists() and not (first / "metrics.json").exists()
