@@ -6,19 +6,19 @@ Docs: https://asgml.github.io/asgml/alternating.html.md"""
 
 # %% ../nbs/07c_alternating.ipynb #17107ab7
 from __future__ import annotations
-import dataclasses, hashlib, json
+import dataclasses
 from dataclasses import dataclass
 import torch, torch.nn as nn, torch.nn.functional as F
-from . import __version__
-from .core import Config, ConfigError, DictDataset, batches, config_to_dict, opt, to_device, user_cache
+from .core import ConfigError, DictDataset, batches, opt, to_device
 from .hooks import Method, MethodContext, Step
 from .models import ConcatFusion, ModelOutput, MultimodalModel
 from .registry import register_method
+from .train import Trainer, encoder_trained_alone
 
 # %% auto #0
-__all__ = ['round_robin', 'check_slices', 'steps_per_epoch', 'owm_alpha', 'owm_update', 'entropy_weights', 'entropy_fused',
-           'dynamic_fusion_accuracy', 'MLAConfig', 'MLA', 'head_block_grad', 'reconboost_phase', 'ensemble_members',
-           'boosting_loss', 'UnimodalTurn', 'pretrain_key', 'ReconBoostConfig', 'ReconBoost']
+__all__ = ['PRETRAIN_RECIPE', 'round_robin', 'check_slices', 'steps_per_epoch', 'owm_alpha', 'owm_update', 'entropy_weights',
+           'entropy_fused', 'dynamic_fusion_accuracy', 'MLAConfig', 'MLA', 'head_block_grad', 'reconboost_phase',
+           'ensemble_members', 'boosting_loss', 'UnimodalTurn', 'fit_turn', 'ReconBoostConfig', 'ReconBoost']
 
 # %% ../nbs/07c_alternating.ipynb #2188a4ec
 def round_robin(step: int, modalities: list[str]) -> str:
@@ -141,12 +141,12 @@ class UnimodalTurn(Method):
     def update_mask(self, step: int) -> set[str]: return {self.modality}
     def loss(self, out: ModelOutput, batch: dict) -> torch.Tensor: return F.cross_entropy(out.slices[self.modality], batch["label"])
 
-def pretrain_key(cfg: Config, modality: str, epochs: int, device: torch.device) -> str:
-    "The cache key of a pretrained encoder: a digest of what decides it (data but not its root, model, train, seed, modality, epochs, device kind, version)."
-    d = config_to_dict(cfg)
-    d["data"].pop("root", None)
-    what = {k: d[k] for k in ("dataset", "data", "model", "train", "seed")} | {"modality": modality, "epochs": epochs, "device": device.type, "asgml": __version__}
-    return hashlib.sha256(json.dumps(what, sort_keys=True, default=str).encode()).hexdigest()[:24]
+PRETRAIN_RECIPE = "reconboost_pretrain/1"   # raise the version when the way an encoder is pretrained changes, so no older cached one is reused
+
+def fit_turn(helper: Trainer, turn: UnimodalTurn, epochs: int) -> dict:
+    "Train `turn` through its helper trainer for `epochs` epochs (no evaluation, the schedule not stepped); its encoder's weights as 'state'."
+    for _ in range(epochs): helper.run_epoch(); helper.epoch += 1
+    return {"state": helper.model.encoders[turn.modality].state_dict()}
 
 # %% ../nbs/07c_alternating.ipynb #0a577c85
 @dataclass
@@ -180,17 +180,9 @@ class ReconBoost(Method):
         others = [z[m] for m in self.members if m != self.learner]
         return boosting_loss(z[self.learner], sum(others) if others else None, y, self.cfg.lam)
     def pretrained_encoder(self, m: str) -> dict:
-        "Encoder `m`'s weights after training alone: from the cache, or trained through `ctx.helper` on a forked RNG and cached."
-        ctx = self.ctx
-        with torch.random.fork_rng(devices=[torch.cuda.current_device()] if ctx.device.type == "cuda" else []):
-            torch.manual_seed(ctx.seed)
-            helper = ctx.helper(UnimodalTurn(m))
-            path = user_cache() / "reconboost" / f"{pretrain_key(helper.cfg, m, self.cfg.pretrain_epochs, ctx.device)}.pt"
-            if path.is_file(): return torch.load(path, map_location=ctx.device, weights_only=True)
-            for _ in range(self.cfg.pretrain_epochs): helper.run_epoch(); helper.epoch += 1
-        state = helper.model.encoders[m].state_dict()
-        path.parent.mkdir(parents=True, exist_ok=True)
-        torch.save(state, tmp := path.with_suffix(".tmp")); tmp.replace(path)
-        return state
+        "Encoder `m`'s weights after training alone through its slice: from the cache, or trained (then cached)."
+        turn, epochs = UnimodalTurn(m), self.cfg.pretrain_epochs
+        saved, _, _ = encoder_trained_alone(self.ctx, turn, m, PRETRAIN_RECIPE, "reconboost", lambda h: fit_turn(h, turn, epochs), epochs)
+        return saved["state"]
     def describe(self) -> dict:
         return {"name": self.name, **dataclasses.asdict(self.cfg), "boost_steps": self.boost_steps, "rectify_steps": self.rectify_steps}

@@ -17,8 +17,8 @@ import numpy as np, torch, yaml
 __all__ = ['ConfigError', 'opt', 'from_dict', 'ModelConfig', 'TrainConfig', 'ProbeConfig', 'ASGMLConfig', 'LogConfig',
            'config_dir', 'Config', 'yaml_problem', 'parse_value', 'parse_override', 'apply_overrides',
            'config_from_dict', 'read_config_file', 'load_config', 'config_to_dict', 'seed_everything', 'get_device',
-           'project_root', 'user_cache', 'shared_data_root', 'resolve_data_root', 'output_folder', 'DictDataset',
-           'DataBundle', 'batches', 'to_device', 'stratified_split']
+           'project_root', 'user_cache', 'shared_data_root', 'resolve_data_root', 'output_folder', 'save_atomically',
+           'DictDataset', 'DataBundle', 'batches', 'to_device', 'stratified_split']
 
 # %% ../nbs/00_core.ipynb #843240c8
 class ConfigError(ValueError):
@@ -346,6 +346,14 @@ def output_folder(out: str | Path) -> Iterator[Path]:
 
 def _remove_created(created: list[Path]) -> None:
     if created: shutil.rmtree(created[-1], ignore_errors=True)
+
+# %% ../nbs/00_core.ipynb #af86d968
+def save_atomically(obj: Any, path: Path) -> None:
+    "`torch.save` `obj` to a temporary file beside `path` (its folders created), then rename it into place."
+    path.parent.mkdir(parents=True, exist_ok=True)
+    tmp = path.with_suffix(f".{os.getpid()}.tmp")
+    torch.save(obj, tmp)
+    os.replace(tmp, path)
 
 # %% ../nbs/00_core.ipynb #cbd4cd1a
 class DictDataset(torch.utils.data.Dataset):

@@ -6,27 +6,24 @@ Docs: https://asgml.github.io/asgml/objectives.html.md"""
 
 # %% ../nbs/07b_objectives.ipynb #5caa5d09
 from __future__ import annotations
-import contextlib, copy, dataclasses, hashlib, itertools, json, math, os, warnings
+import copy, dataclasses, itertools, math, warnings
 from dataclasses import dataclass
-from pathlib import Path
-from typing import Callable, Iterator
-import numpy as np, torch, torch.nn as nn, torch.nn.functional as F
-from .core import Config, ConfigError, DataBundle, batches, config_to_dict, opt, seed_everything, to_device, user_cache
+import torch, torch.nn as nn, torch.nn.functional as F
+from .core import ConfigError, batches, opt, to_device
 from .hooks import (Method, MethodContext, Step, batch_scores, flat, joint_loss, live_modalities, ratios_to_others,
                          rescale_lrs, scale_grads, task_losses)
 from .models import ModelOutput, kept_buffers
 from .registry import register_method
-from .train import Trainer, rng_state, set_rng_state
+from .train import Trainer, encoder_trained_alone
 
 # %% auto #0
 __all__ = ['TEACHER_RECIPE', 'LFM_FITTED', 'mmpareto_weights', 'mmpareto_grad', 'MMParetoConfig', 'MMPareto', 'gradnorm_targets',
            'gradnorm_weight_grad', 'renormalise', 'GradNormConfig', 'GradNorm', 'project_conflicts', 'PCGradConfig',
            'PCGrad', 'dwa_weights', 'DWAConfig', 'DWA', 'gblend_weights', 'mean_task_losses', 'SingleTask',
-           'GBlendConfig', 'GBlend', 'cosine_logits', 'MMCosineConfig', 'MMCosine', 'feature_mse', 'labels_digest',
-           'teacher_identity', 'teacher_path', 'seeded', 'UnimodalTeacher', 'fit_teacher', 'save_atomically',
-           'cached_or_trained', 'frozen_copy', 'UMTConfig', 'UMT', 'mbsd_pair_terms', 'mbsd_terms', 'MBSD',
-           'removal_chain', 'cml_penalty', 'CMLConfig', 'CML', 'lfm_fitted_weight', 'lfm_alignment',
-           'lfm_mean_alignment', 'lfm_weight_step', 'lfm_hypergradient', 'LFMConfig', 'LFM']
+           'GBlendConfig', 'GBlend', 'cosine_logits', 'MMCosineConfig', 'MMCosine', 'feature_mse', 'UnimodalTeacher',
+           'fit_teacher', 'frozen_copy', 'UMTConfig', 'UMT', 'mbsd_pair_terms', 'mbsd_terms', 'MBSD', 'removal_chain',
+           'cml_penalty', 'CMLConfig', 'CML', 'lfm_fitted_weight', 'lfm_alignment', 'lfm_mean_alignment',
+           'lfm_weight_step', 'lfm_hypergradient', 'LFMConfig', 'LFM']
 
 # %% ../nbs/07b_objectives.ipynb #b1c60556
 def mmpareto_weights(g_mm: torch.Tensor, g_u: torch.Tensor) -> tuple[torch.Tensor, torch.Tensor]:
@@ -327,31 +324,7 @@ def feature_mse(student: dict[str, torch.Tensor], teacher: dict[str, torch.Tenso
     "Per modality of `teacher`, the mean squared error between the student's and the teacher's features."
     return {m: F.mse_loss(student[m], t) for m, t in teacher.items()}
 
-TEACHER_RECIPE = 1   # raise when the way a teacher is trained changes, so no older cached teacher is reused
-
-def labels_digest(data: DataBundle) -> str:
-    "SHA-1 of the training and validation labels."
-    return hashlib.sha1(b"".join(np.ascontiguousarray(ds.labels.cpu().numpy()).tobytes() for ds in (data.train, data.val))).hexdigest()
-
-def teacher_identity(cfg: Config, modality: str, data: DataBundle) -> dict:
-    "Everything that determines a teacher: the recipe, the modality, dataset, data (not its root), model, train, seed and labels."
-    d = config_to_dict(cfg)
-    d["data"].pop("root", None)
-    return {"recipe": TEACHER_RECIPE, "modality": modality, "dataset": d["dataset"], "data": d["data"], "model": d["model"],
-            "train": d["train"], "seed": d["seed"], "labels": labels_digest(data)}
-
-def teacher_path(identity: dict) -> Path:
-    "Where the teacher of `identity` is cached: `user_cache()/umt_teachers/<SHA-1 of the identity>.pt`."
-    key = hashlib.sha1(json.dumps(identity, sort_keys=True, default=str).encode()).hexdigest()
-    return user_cache() / "umt_teachers" / f"{key}.pt"
-
-@contextlib.contextmanager
-def seeded(seed: int) -> Iterator[None]:
-    "Run the block from `seed`, then put Python's, NumPy's and torch's random states back as they were."
-    saved = rng_state()
-    seed_everything(seed)
-    try: yield
-    finally: set_rng_state(saved)
+TEACHER_RECIPE = "umt_teacher/1"   # raise the version when the way a teacher is trained changes, so no older cached teacher is reused
 
 # %% ../nbs/07b_objectives.ipynb #0df9cd69
 class UnimodalTeacher(Method):
@@ -374,20 +347,6 @@ def fit_teacher(helper: Trainer, teacher: UnimodalTeacher) -> dict:
         while helper.epoch < helper.cfg.train.epochs: helper.end_epoch(helper.run_epoch())
     return teacher.best
 
-def save_atomically(obj: dict, path: Path) -> None:
-    "`torch.save` to a temporary file beside `path`, then rename it into place."
-    path.parent.mkdir(parents=True, exist_ok=True)
-    tmp = path.with_suffix(f".{os.getpid()}.tmp")
-    torch.save(obj, tmp)
-    tmp.replace(path)
-
-def cached_or_trained(path: Path, train: Callable[[], dict], identity: dict) -> tuple[dict, str]:
-    "The teacher saved at `path` and 'cache'; else `train()`'s teacher, saved there with its identity, and 'trained'."
-    if path.exists(): return torch.load(path, map_location="cpu", weights_only=True), "cache"
-    best = train()
-    save_atomically({**best, "identity": json.dumps(identity, default=str)}, path)
-    return best, "trained"
-
 def frozen_copy(encoder: nn.Module, state: dict) -> nn.Module:
     "A copy of `encoder` holding `state`, in eval mode, without gradients."
     enc = copy.deepcopy(encoder)
@@ -408,12 +367,8 @@ class UMT(Method):
         for m in ctx.model.modalities: self.teachers[m] = self.teacher(m)
     def teacher(self, m: str) -> nn.Module:
         "Modality `m`'s frozen teacher encoder, from the cache or trained (then cached)."
-        with seeded(self.ctx.seed):
-            unimodal = UnimodalTeacher(m)
-            helper = self.ctx.helper(unimodal)
-            identity = teacher_identity(helper.cfg, m, self.ctx.data)
-            path = teacher_path(identity)
-            best, source = cached_or_trained(path, lambda: fit_teacher(helper, unimodal), identity)
+        unimodal = UnimodalTeacher(m)
+        best, source, path = encoder_trained_alone(self.ctx, unimodal, m, TEACHER_RECIPE, "umt_teachers", lambda h: fit_teacher(h, unimodal))
         self.sources[m] = {"source": source, "val_acc": best["val_acc"], "epoch": best["epoch"], "file": str(path)}
         return frozen_copy(self.ctx.model.encoders[m], best["state"])
     def loss(self, out: ModelOutput, batch: dict) -> torch.Tensor:

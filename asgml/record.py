@@ -10,7 +10,7 @@ import csv, json, os, platform, secrets, subprocess
 from pathlib import Path
 from typing import Any
 import numpy as np, torch, yaml
-from .core import Config, ConfigError, DataBundle, config_from_dict, config_to_dict, output_folder, project_root, resolve_data_root, seed_everything
+from .core import Config, ConfigError, DataBundle, config_from_dict, config_to_dict, output_folder, project_root, resolve_data_root, save_atomically, seed_everything
 from .hooks import Method, build_method
 from .models import wants_heads
 from .probes import plot_probe_history
@@ -81,9 +81,6 @@ def environment(device: torch.device) -> dict:
             "device_name": torch.cuda.get_device_name(device) if device.type == "cuda" else platform.processor() or platform.machine()}
 
 # %% ../nbs/06a_record.ipynb #6259082b
-def _atomic_save(obj: Any, path: Path) -> None:
-    tmp = path.with_suffix(".tmp"); torch.save(obj, tmp); os.replace(tmp, path)
-
 def write_history(history: list[dict], path: Path) -> None:
     "Per-epoch records as CSV."
     keys = list(dict.fromkeys(k for r in history for k in r))
@@ -160,7 +157,7 @@ def run(cfg: Config, out_dir: str | Path) -> dict:
             tr.load_state_dict(checkpoint)
             print(f"resuming {out} after epoch {tr.epoch} of {cfg.train.epochs}")
         tr.logger = start_logger(cfg, out, cfg_dict)
-    try: tr.fit(on_checkpoint=(lambda t: _atomic_save(t.state_dict(), out / "checkpoint.pt")) if cfg.train.checkpoint else None,
+    try: tr.fit(on_checkpoint=(lambda t: save_atomically(t.state_dict(), out / "checkpoint.pt")) if cfg.train.checkpoint else None,
                 progress=cfg.log.progress)
     except DivergedError as e:
         (out / "diverged.json").write_text(json.dumps({"error": str(e)}, indent=2)); raise
@@ -191,7 +188,7 @@ def finish_run(tr: Trainer, out: Path, data: DataBundle) -> dict:
     "Final test evaluation; write `best.pt`, `history.csv` and `metrics.json` (last, so it marks the run finished)."
     metrics = {"dataset": tr.cfg.dataset, "method": tr.cfg.method, "seed": tr.cfg.seed, "loss_protocol": loss_protocol(tr.cfg, tr.method), "git_commit": git_commit(),
                **tr.final_metrics(), "epochs": tr.epoch, "environment": environment(tr.device), "data_info": compact(data.info)}
-    _atomic_save(tr.best["state"], out / "best.pt")
+    save_atomically(tr.best["state"], out / "best.pt")
     write_history(tr.history, out / "history.csv")
     if tr.probes is not None and tr.probes.history: write_probe_history(tr.probes.history, out, f"{tr.cfg.dataset} / {tr.cfg.method} / seed {tr.cfg.seed}")
     (out / "metrics.json").write_text(json.dumps(metrics, indent=2, default=str))

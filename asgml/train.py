@@ -6,12 +6,13 @@ Docs: https://asgml.github.io/asgml/train.html.md"""
 
 # %% ../nbs/06_train.ipynb #1dde2329
 from __future__ import annotations
-import collections, contextlib, copy, dataclasses, functools, json, math, os, random, sys, time
-from typing import Any, Callable
+import collections, contextlib, copy, dataclasses, functools, hashlib, json, math, os, random, sys, time
+from pathlib import Path
+from typing import Any, Callable, Iterator
 import numpy as np, torch, torch.nn as nn, torch.nn.functional as F
 from tqdm import tqdm
-from .core import (Config, ConfigError, DataBundle, ModelConfig, ProbeConfig, TrainConfig, batches, get_device, load_config,
-                        seed_everything, to_device)
+from .core import (Config, ConfigError, DataBundle, ModelConfig, ProbeConfig, TrainConfig, batches, config_to_dict, get_device,
+                        load_config, save_atomically, seed_everything, to_device, user_cache)
 from .hooks import Method, MethodContext, Step, build_method, flat
 from .metrics import accuracy, epochs_to_frac, macro_f1, utilization_gap
 from .models import ModelOutput, MultimodalModel, build_model
@@ -19,11 +20,13 @@ from .probes import ProbeMonitor, posthoc_probes
 from .registry import METHODS, get_dataset
 
 # %% auto #0
-__all__ = ['TINY', 'THREE_MODALITIES', 'SYNC_CALLS', 'OPTIM_DIR', 'make_optimizer', 'make_scheduler', 'evaluate', 'probes_on',
-           'loss_protocol', 'check_method', 'model_config', 'model_inputs', 'probe_interval', 'has_grad', 'grad_norm',
-           'Trainer', 'method_settings', 'lr_scaler', 'helper_trainer', 'flushed_loss', 'DivergedError',
-           'non_finite_parameters', 'rng_state', 'set_rng_state', 'epoch_line', 'tiny_trainer', 'grads_after_step',
-           'trains_one_epoch', 'counted', 'counting_host_syncs', 'RecordingLogger', 'host_syncs']
+__all__ = ['TINY', 'THREE_MODALITIES', 'ENCODER_CACHE_FORMAT', 'SYNC_CALLS', 'OPTIM_DIR', 'make_optimizer', 'make_scheduler',
+           'evaluate', 'probes_on', 'loss_protocol', 'check_method', 'model_config', 'model_inputs', 'probe_interval',
+           'has_grad', 'grad_norm', 'Trainer', 'method_settings', 'lr_scaler', 'helper_trainer', 'flushed_loss',
+           'DivergedError', 'non_finite_parameters', 'rng_state', 'set_rng_state', 'epoch_line', 'tiny_trainer',
+           'grads_after_step', 'trains_one_epoch', 'labels_digest', 'encoder_identity', 'encoder_cache_path', 'seeded',
+           'cached_or_trained', 'encoder_trained_alone', 'counted', 'counting_host_syncs', 'RecordingLogger',
+           'host_syncs']
 
 # %% ../nbs/06_train.ipynb #19b2f5aa
 def make_optimizer(params: list[nn.Parameter], t: TrainConfig) -> torch.optim.Optimizer:
@@ -342,6 +345,67 @@ def trains_one_epoch(method: str, overrides: list[str] = ()) -> dict:
     if still := [m for m, e in tr.model.encoders.items() if all(torch.equal(before[m][k], v) for k, v in e.state_dict().items())]:
         raise AssertionError(f"{method}: encoder(s) {still} did not move in an epoch")
     return {"train_loss": loss, "val_acc": tr.history[-1]["val_acc"], "sec": time.perf_counter() - t0}
+
+# %% ../nbs/06_train.ipynb #f665051d
+ENCODER_CACHE_FORMAT = 1   # raise when what a cached encoder's file holds, or how it is keyed, changes
+
+def labels_digest(data: DataBundle) -> str:
+    "SHA-1 of the training and validation labels."
+    return hashlib.sha1(b"".join(np.ascontiguousarray(ds.labels.cpu().numpy()).tobytes() for ds in (data.train, data.val))).hexdigest()
+
+def encoder_identity(cfg: Config, modality: str, recipe: str, epochs: int, device: torch.device, data: DataBundle) -> dict:
+    """Everything that decides an encoder trained alone: the key of its cache file.
+
+    The config's dataset, data (without `root`), model, train and seed; `modality`; `recipe` (what is trained, and its
+    version); `epochs`; the device kind; `labels_digest(data)`; `ENCODER_CACHE_FORMAT`.
+    """
+    d = config_to_dict(cfg)
+    d["data"].pop("root", None)
+    return {**{k: d[k] for k in ("dataset", "data", "model", "train", "seed")}, "modality": modality, "recipe": recipe,
+            "epochs": epochs, "device": device.type, "labels": labels_digest(data), "format": ENCODER_CACHE_FORMAT}
+
+def encoder_cache_path(identity: dict, folder: str) -> Path:
+    "Where the encoder of `identity` is cached: `user_cache()/<folder>/<24 hex digits of the identity's SHA-256>.pt`."
+    key = hashlib.sha256(json.dumps(identity, sort_keys=True, default=str).encode()).hexdigest()[:24]
+    return user_cache() / folder / f"{key}.pt"
+
+@contextlib.contextmanager
+def seeded(seed: int) -> Iterator[None]:
+    "Run the block from `seed`, then put Python's, NumPy's and torch's random states back as they were."
+    saved = rng_state()
+    seed_everything(seed)
+    try: yield
+    finally: set_rng_state(saved)
+
+def cached_or_trained(path: Path, train: Callable[[], dict], identity: dict) -> tuple[dict, str]:
+    "The dict saved at `path` and 'cache'; else `train()`'s dict, saved there with the identity (as JSON), and 'trained'."
+    if path.exists(): return torch.load(path, map_location="cpu", weights_only=True), "cache"
+    result = train()
+    save_atomically({**result, "identity": json.dumps(identity, default=str)}, path)
+    return result, "trained"
+
+def encoder_trained_alone(ctx: MethodContext, method: Method, modality: str, recipe: str, folder: str,
+                          fit: Callable[[Trainer], dict], epochs: int | None = None) -> tuple[dict, str, Path]:
+    """Encoder `modality` trained alone through `ctx.helper`, from the cache or trained from `ctx.seed` and cached.
+
+    Parameters
+    ----------
+    ctx : the calling method's context
+    method : the helper's method: it steps encoder `modality` only
+    modality, recipe, folder : the encoder, the name and version of its training, the cache's folder in `user_cache()`
+    fit : trains the helper trainer it is given; returns a dict with the encoder's weights as "state"
+    epochs : the epochs `fit` trains (default: `train.epochs`)
+
+    Returns
+    -------
+    `fit`'s dict (or the cached one), 'trained' or 'cache', and the cache file
+    """
+    with seeded(ctx.seed):
+        helper = ctx.helper(method)
+        identity = encoder_identity(helper.cfg, modality, recipe, helper.cfg.train.epochs if epochs is None else epochs, ctx.device, ctx.data)
+        path = encoder_cache_path(identity, folder)
+        saved, source = cached_or_trained(path, lambda: fit(helper), identity)
+    return saved, source, path
 
 # %% ../nbs/06_train.ipynb #c3340cea
 SYNC_CALLS = ("item", "cpu", "tolist", "numpy", "__bool__", "__float__", "__int__", "__index__")

@@ -7,8 +7,10 @@ from asgml.train import host_syncs
 METHODS = [*known_methods(), "ogm_ge+asgml_adaptive"]   # the registry, so methods added later are covered too
 
 @pytest.fixture(scope="module")
-def table() -> dict[str, dict]:
-    rows = {m: host_syncs(m, overrides=["asgml.threshold_delta=0"]) for m in METHODS}   # ASGML schedules throttle after the warm-up
+def table(tmp_path_factory) -> dict[str, dict]:
+    with pytest.MonkeyPatch.context() as mp:
+        mp.setenv("ASGML_CACHE", str(tmp_path_factory.mktemp("cache")))   # UMT's teachers stay out of the user's cache
+        rows = {m: host_syncs(m, overrides=["asgml.threshold_delta=0"]) for m in METHODS}   # ASGML schedules throttle after the warm-up
     print("\nhost syncs per training step (4 steps after 3 warm-up steps and a probe measurement; then the flush step)")
     print(f"{'method':28s} {'per step':>14s} {'flush step':>10s}  call sites")
     for m, r in rows.items(): print(f"{m:28s} {str(r['per_step']):>14s} {r['flush_step']:>10d}  {dict(r['sites'])}")

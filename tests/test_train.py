@@ -40,13 +40,13 @@ def test_three_modalities(tmp_path, tiny):
 def test_resume_after_crash_matches_uninterrupted(tmp_path, tiny, monkeypatch):
     cfg = load_config("synthetic", tiny + ["train.epochs=4"])
     full = R.run(cfg, tmp_path / "full")
-    saves, real_save = [], R._atomic_save
+    saves, real_save = [], R.save_atomically
     def crash_after_two(obj, path):
         real_save(obj, path); saves.append(path)
         if len(saves) == 2: raise KeyboardInterrupt("simulated crash")
-    monkeypatch.setattr(R, "_atomic_save", crash_after_two)
+    monkeypatch.setattr(R, "save_atomically", crash_after_two)
     with pytest.raises(KeyboardInterrupt): R.run(cfg, tmp_path / "crash")
-    monkeypatch.setattr(R, "_atomic_save", real_save)
+    monkeypatch.setattr(R, "save_atomically", real_save)
     assert not (tmp_path / "crash" / "metrics.json").exists()
     resumed = R.run(cfg, tmp_path / "crash")
     assert {k: full[k] for k in NUMBERS} == {k: resumed[k] for k in NUMBERS}

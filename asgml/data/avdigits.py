@@ -16,7 +16,7 @@ import numpy as np, torch, torchaudio
 import torch.nn.functional as F
 from torchvision.datasets import MNIST
 from torchvision.datasets.utils import download_url
-from ..core import ConfigError, DataBundle, DictDataset, opt, resolve_data_root, shared_data_root, stratified_split, user_cache
+from ..core import ConfigError, DataBundle, DictDataset, opt, resolve_data_root, save_atomically, shared_data_root, stratified_split, user_cache
 from ..registry import register_dataset
 
 # %% auto #0
@@ -302,9 +302,7 @@ def extract_features(clips: list[Path], cfg: AVDigitsConfig) -> dict:
 
 def save_cache(feats: dict, path: Path, manifest: dict) -> None:
     "Write `feats` to `path` atomically, and `manifest` beside it as JSON."
-    path.parent.mkdir(parents=True, exist_ok=True)
-    tmp = path.with_suffix(f".{os.getpid()}.tmp")
-    torch.save(feats, tmp); os.replace(tmp, path)
+    save_atomically(feats, path)
     path.with_suffix(".json").write_text(json.dumps(manifest, indent=1))
 
 def load_features(root: Path, cfg: AVDigitsConfig) -> tuple[dict, Path]:
