@@ -6,15 +6,13 @@ Docs: https://asgml.github.io/asgml/forward_pass.html.md"""
 
 # %% ../nbs/07d_forward_pass.ipynb #7597b74d
 from __future__ import annotations
-import copy, dataclasses, math
+import dataclasses, math
 from dataclasses import dataclass
-import numpy as np, torch, torch.nn as nn, torch.nn.functional as F
-from .core import ConfigError, batches, opt, to_device
-from .hooks import (Method, MethodContext, Step, batch_scores, flat, live_modalities, ratios_to_others, rescale_lrs,
-                         scale_grads, task_losses)
+import torch, torch.nn as nn, torch.nn.functional as F
+from .core import ConfigError, batches, opt
+from .hooks import Method, MethodContext, Step, batch_scores, flat, host_values, ratios_to_others
 from .models import ModelOutput
 from .registry import register_method
-from .hooks import host_values
 
 # %% auto #0
 __all__ = ['opm_drop_prob', 'OPMConfig', 'OPM', 'squared_norms', 'bypass_ratios', 'speed_gaps', 'caring_modality', 'running_mean',

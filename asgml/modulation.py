@@ -6,15 +6,14 @@ Docs: https://asgml.github.io/asgml/modulation.html.md"""
 
 # %% ../nbs/07a_modulation.ipynb #351b1899
 from __future__ import annotations
-import copy, dataclasses, itertools, math
+import dataclasses, itertools, math
 from dataclasses import dataclass
 import numpy as np, torch, torch.nn as nn, torch.nn.functional as F
 from .core import ConfigError, batches, opt, to_device
-from .hooks import (Method, MethodContext, Step, batch_scores, flat, live_modalities, ratios_to_others, rescale_lrs,
-                         scale_grads, task_losses)
+from .hooks import (Method, MethodContext, Step, batch_scores, flat, host_values, live_modalities, ratios_to_others,
+                         rescale_lrs, scale_grads)
 from .models import ModelOutput
 from .registry import register_method
-from .hooks import host_values
 
 # %% auto #0
 __all__ = ['ogm_ge_coefficients', 'modulated_params', 'OGMGEConfig', 'OGMGE', 'cggm_gains', 'cggm_coefficients', 'cggm_trace',

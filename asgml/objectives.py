@@ -10,8 +10,7 @@ import copy, dataclasses, itertools, math, warnings
 from dataclasses import dataclass
 import torch, torch.nn as nn, torch.nn.functional as F
 from .core import ConfigError, batches, opt, to_device
-from .hooks import (Method, MethodContext, Step, batch_scores, flat, joint_loss, live_modalities, ratios_to_others,
-                         rescale_lrs, scale_grads, task_losses)
+from .hooks import Method, MethodContext, Step, flat, joint_loss, live_modalities, task_losses
 from .models import ModelOutput, kept_buffers
 from .registry import register_method
 from .train import Trainer, encoder_trained_alone
