@@ -84,6 +84,9 @@ class Method:
     def on_epoch_end(self, epoch: int, record: dict) -> dict:
         "Called with the epoch's training loss and validation metrics; returns values to add to the record."
         return {}
+    def predict(self, out: ModelOutput) -> torch.Tensor:
+        "The logits evaluation scores (accuracy, macro-F1, loss) for a batch's output: the fused logits, by default."
+        return out.logits
     def describe(self) -> dict:
         "What ran, for `metrics.json`: the name and the variant-defining settings."
         return {"name": self.name}
@@ -105,6 +108,7 @@ class ComposedMethod(Method):
         self.parts, self.name = sorted(parts, key=lambda m: m.asynchronous), name
         for flag in ("needs_probes", "needs_unimodal_heads", "own_unimodal_loss"): setattr(self, flag, any(getattr(p, flag) for p in parts))
         if sum(type(p).loss is not Method.loss for p in parts) > 1: raise ConfigError(f"method = {name!r}: more than one part defines its own loss")
+        if sum(type(p).predict is not Method.predict for p in parts) > 1: raise ConfigError(f"method = {name!r}: more than one part defines its own prediction")
     def setup(self, ctx: MethodContext) -> None:
         super().setup(ctx)
         for p in self.parts: p.setup(ctx)
@@ -114,6 +118,8 @@ class ComposedMethod(Method):
     def after_backward(self, s: Step) -> dict: return merged([p.after_backward(s) for p in self.parts])
     def on_eval(self, step: int, probe_acc: dict[str, float] | None) -> dict: return merged([p.on_eval(step, probe_acc) for p in self.parts])
     def on_epoch_end(self, epoch: int, record: dict) -> dict: return merged([p.on_epoch_end(epoch, record) for p in self.parts])
+    def predict(self, out: ModelOutput) -> torch.Tensor:
+        return next((p for p in self.parts if type(p).predict is not Method.predict), self.parts[0]).predict(out)
     def describe(self) -> dict: return {"name": self.name, "parts": [p.describe() for p in self.parts]}
     def state_dict(self) -> dict: return {"parts": [p.state_dict() for p in self.parts]}
     def load_state_dict(self, state: dict) -> None:

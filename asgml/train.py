@@ -43,13 +43,20 @@ def make_scheduler(opt: torch.optim.Optimizer, t: TrainConfig) -> torch.optim.lr
 
 # %% ../nbs/06_train.ipynb #5ef2f30c
 @torch.no_grad()
-def evaluate(model: MultimodalModel, ds, batch_size: int, device: torch.device, n_classes: int) -> dict:
-    "Accuracy, macro-F1, loss and per-modality unimodal accuracy of `model` on `ds`."
+def evaluate(model: MultimodalModel, ds, batch_size: int, device: torch.device, n_classes: int,
+             predict: Callable[[ModelOutput], torch.Tensor] | None = None) -> dict:
+    """Accuracy, macro-F1, loss and per-modality unimodal accuracy of `model` on `ds`.
+
+    Parameters
+    ----------
+    model, ds, batch_size, device, n_classes : the model, the split, and how to batch and score it
+    predict : the logits to score from a batch's output (a method's `predict`); None: the fused logits `out.logits`
+    """
     model.eval()
     logits, uni, labels = [], {m: [] for m in model.modalities}, []
     for b in batches(ds, batch_size):
         out = model(to_device(b, device))
-        logits.append(out.logits.cpu()); labels.append(b["label"])
+        logits.append((out.logits if predict is None else predict(out)).cpu()); labels.append(b["label"])
         for m, u in (out.unimodal or {}).items(): uni[m].append(u.cpu())
     logits, labels = torch.cat(logits), torch.cat(labels)
     return {"acc": accuracy(logits, labels), "macro_f1": macro_f1(logits.argmax(1), labels, n_classes),
@@ -225,7 +232,7 @@ def _run_epoch(self: Trainer, bar: tqdm | None = None) -> dict:
     record |= {f"update_ratio/{m}": n / max(self.step, 1) for m, n in self.updates.items()}
     record |= {f"probe_acc/{m}": a for m, a in (self.probe_acc or {}).items()}
     for split in self.eval_splits:
-        ev = evaluate(self.model, getattr(self.data, split), self.cfg.train.batch_size, self.device, self.data.n_classes)
+        ev = evaluate(self.model, getattr(self.data, split), self.cfg.train.batch_size, self.device, self.data.n_classes, self.method.predict)
         record |= {f"{split}_{k}": v for k, v in ev.items() if k != "unimodal_acc"}
         record |= {f"{split}_unimodal_acc/{m}": v for m, v in ev["unimodal_acc"].items()}
     return record
@@ -305,7 +312,7 @@ def epoch_line(record: dict, epochs: int) -> str:
 def _final_metrics(self: Trainer) -> dict:
     if self.probes is not None and self.probes.buffer: self.measure_probes(); self.flush()
     self.model.load_state_dict(self.best["state"])
-    ev = evaluate(self.model, self.data.test, self.cfg.train.batch_size, self.device, self.data.n_classes)
+    ev = evaluate(self.model, self.data.test, self.cfg.train.batch_size, self.device, self.data.n_classes, self.method.predict)
     post, h = posthoc_probes(self.model, self.data, self.cfg.train.batch_size, self.device), self.history
     return {"test_acc": ev["acc"], "test_macro_f1": ev["macro_f1"], "best_val_acc": self.best["val_acc"],
             "best_epoch": self.best["epoch"], "best_test_acc": max(r["test_acc"] for r in h),

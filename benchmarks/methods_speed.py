@@ -14,8 +14,8 @@ method of `asgml.registry.sweep_methods()` (the baseline and the compositions in
   optional unimodal pre-training, off by default, is timed once more with `pretrain_epochs=1`), plus G-Blend's
   estimate (each task trained alone for `estimate_epochs` epochs), in epochs of baseline training on the timed batches;
 - per epoch: the mean seconds of the `on_epoch_end` hook over the epochs of a `train.epochs` run (PMR's prototypes,
-  Re-learning's k-means diagnosis every few epochs, MLA's dynamic-fusion accuracy, ...), in the same unit. The method's
-  state is put back after each call, so every call sees the state training would leave.
+  Re-learning's k-means diagnosis every few epochs, ...), in the same unit. The method's state is put back after each
+  call, so every call sees the state training would leave.
 
 A method that cannot run on this set-up (it refuses the model or data with a ConfigError) is listed with its reason.
 The user's cache is never read nor written: the run uses a temporary $ASGML_CACHE, so a setup that caches what it trains
@@ -95,7 +95,7 @@ def probe_seconds(trainers: dict) -> dict[str, float]:
 
 def epoch_record(tr: T.Trainer) -> dict:
     "The record `on_epoch_end` receives after an epoch: the training loss and the validation metrics."
-    ev = T.evaluate(tr.model, tr.data.val, tr.cfg.train.batch_size, tr.device, tr.data.n_classes)
+    ev = T.evaluate(tr.model, tr.data.val, tr.cfg.train.batch_size, tr.device, tr.data.n_classes, tr.method.predict)
     return ({"epoch": 1, "train_loss": ev["loss"]} | {f"val_{k}": v for k, v in ev.items() if k != "unimodal_acc"}
             | {f"val_unimodal_acc/{m}": v for m, v in ev["unimodal_acc"].items()})
 
