@@ -12,11 +12,15 @@ ASGML = str(Path(sys.executable).parent / "asgml")
 SLOW = ["data.n_train=10000", "data.n_val=200", "data.n_test=200", "train.epochs=3", "log.progress=false", "log.wandb=false"]
 STOP_WITHIN_S = 15   # measured: train 3-5 s, sweep 7-11 s, most of it the interpreter's own exit on a loaded machine
 
+def foreground_signals() -> None:
+    "A shell gives its foreground job the default SIGINT, even when the tests themselves run where it is ignored (a background job)."
+    signal.signal(signal.SIGINT, signal.SIG_DFL)
+
 def start(args: list[str]) -> subprocess.Popen:
     "The command in a session of its own, as a shell runs a foreground job."
     env = {**os.environ, "OMP_NUM_THREADS": "1", "WANDB_MODE": "offline"}
     return subprocess.Popen([ASGML, *args], cwd=ROOT, stdout=subprocess.PIPE, stderr=subprocess.STDOUT, text=True, env=env,
-                            start_new_session=True)
+                            start_new_session=True, preexec_fn=foreground_signals)
 
 def ctrl_c_once(p: subprocess.Popen, marker: Path) -> tuple[str, float]:
     "Wait for `marker`, press Ctrl-C; the output and the seconds from the interrupt to the exit."
