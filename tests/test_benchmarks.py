@@ -46,3 +46,14 @@ def test_methods_speed_reports_a_refused_method(monkeypatch):
     trainers, setup_sec, cannot = ms.build_all(["baseline", "mmcosine"], data, args)
     assert list(trainers) == list(setup_sec) == ["baseline"]
     assert "model.fusion = 'film'" in cannot["mmcosine"]
+
+def test_weight_norms_records_every_variant(tmp_path: Path):
+    out = tmp_path / "w.json"
+    tiny = sum((["--set", o] for o in ["train.epochs=2", "data.n_train=120", "data.n_val=40", "data.n_test=40"]), [])
+    r = run_script(BENCHMARKS / "weight_norms.py", ["--config", "synthetic", *tiny, "--out", str(out)])
+    assert r.returncode == 0, r.stderr[-3000:]
+    res = json.loads(out.read_text())
+    assert set(res["results"]) == {"joint+unimodal", "joint+unimodal, no GE noise", "joint"} and res["commit"]
+    for v in res["results"].values():
+        assert v["stopped"] is None and [e["epoch"] for e in v["epochs"]] == [1, 2]
+        assert all(n > 0 for e in v["epochs"] for n in e["weight_norm"].values())
