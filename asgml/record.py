@@ -18,8 +18,8 @@ from .registry import get_dataset
 from .train import DivergedError, Trainer, check_method, loss_protocol, model_config, probes_on
 
 # %% auto #0
-__all__ = ['IDENTITY_EXEMPT_KEYS', 'FAILED_RUN_FILES', 'resolved_config', 'flat_config', 'with_new_defaults', 'fill_missing',
-           'read_saved_config', 'identity', 'config_diff', 'git_commit', 'environment', 'write_history',
+__all__ = ['IDENTITY_EXEMPT_KEYS', 'RESULT_PATHS', 'FAILED_RUN_FILES', 'resolved_config', 'flat_config', 'with_new_defaults',
+           'fill_missing', 'read_saved_config', 'identity', 'config_diff', 'git_commit', 'environment', 'write_history',
            'check_out_dir', 'diverged_error', 'clear_failed_run', 'is_run_config', 'start_logger', 'wandb_run_id',
            'run', 'read_checkpoint', 'compact', 'write_probe_history', 'finish_run']
 
@@ -66,12 +66,15 @@ def config_diff(saved: dict, requested: dict) -> list[str]:
     keys = sorted(a.keys() | b.keys())
     return [f"{k} = {a.get(k, absent)!r} there, {b.get(k, absent)!r} requested" for k in keys if a.get(k, absent) != b.get(k, absent)]
 
+RESULT_PATHS = ("papermill_runs", "paper")   # committed results and the paper's text: changing them changes no run
+
 def git_commit() -> str | None:
-    "The checkout's commit, with `-dirty` when it has uncommitted changes; None outside a git checkout."
+    "The checkout's commit, with `-dirty` when a tracked file outside `RESULT_PATHS` has uncommitted changes; None outside git."
     run = lambda *a: subprocess.run(["git", *a], cwd=project_root(), capture_output=True, text=True)
     head = run("rev-parse", "HEAD")
     if head.returncode: return None
-    return head.stdout.strip() + ("-dirty" if run("status", "--porcelain", "--untracked-files=no").stdout.strip() else "")
+    changed = run("status", "--porcelain", "--untracked-files=no", "--", ".", *(f":(exclude){p}" for p in RESULT_PATHS)).stdout
+    return head.stdout.strip() + ("-dirty" if changed.strip() else "")
 
 def environment(device: torch.device) -> dict:
     "Versions and device a number was produced with."
