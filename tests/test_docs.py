@@ -63,12 +63,12 @@ def need_chromium() -> None:
     msg = "chromium is not installed (`make test` installs Debian's chromium: apt-get install chromium)"
     pytest.fail(msg) if os.environ.get("CI") else pytest.skip(msg)
 
-@pytest.fixture(scope="session")
+@pytest.fixture(scope="module")   # closed after this module: an idle Chromium kept open burns CPU through the remaining tests
 def browser():
     need_chromium()
     with Chromium() as b: yield b
 
-@pytest.fixture(scope="session")
+@pytest.fixture(scope="module")
 def report(site, browser):
     with serve(site) as base: yield base, check_site(browser, base)
 
