@@ -34,7 +34,7 @@ nbdev-test: setup
 	OMP_NUM_THREADS=1 $(BIN)/nbdev-test --n-workers 2
 
 pytest: setup chromium
-	$(BIN)/pytest -q tests
+	$(BIN)/pytest -q -n auto --maxprocesses 4 --dist loadfile tests
 
 # tests/test_docs.py drives Debian's headless chromium
 chromium:

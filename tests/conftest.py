@@ -5,6 +5,13 @@ from asgml.core import resolve_data_root
 os.environ.setdefault("WANDB_MODE", "offline")
 os.environ.setdefault("WANDB_SILENT", "true")
 
+# Under pytest-xdist (`make test` runs one worker per core) each worker computes on one thread: workers that each
+# spin a thread per core thrash, and most tests are too small to gain from intra-op threads anyway.
+if os.environ.get("PYTEST_XDIST_WORKER"):
+    import torch
+    torch.set_num_threads(1)
+    os.environ["OMP_NUM_THREADS"] = os.environ["MKL_NUM_THREADS"] = "1"
+
 # A tiny synthetic configuration: a full epoch in well under a second on the CPU.
 TINY = ["data.n_train=300", "data.n_val=100", "data.n_test=100", "train.epochs=2", "log.wandb=false", "log.progress=false"]
 
