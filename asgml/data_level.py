@@ -10,7 +10,7 @@ import dataclasses, math
 from dataclasses import dataclass
 from typing import Callable
 import torch, torch.nn.functional as F
-from .core import ConfigError, opt
+from .core import opt
 from .hooks import Method, MethodContext
 from .models import ModelOutput
 from .registry import register_method
@@ -86,13 +86,10 @@ VALUED_MODALITIES = (2, 4)   # exact Shapley values: 2^N fusion passes a step
 @register_method("valuation", ValuationConfig, display="Modality valuation", family="data level")
 class Valuation(Method):
     "Sample-level modality valuation: per-sample Shapley contributions; copies of each sample keep its low contributors alone."
+    modality_counts = VALUED_MODALITIES
     def setup(self, ctx: MethodContext) -> None:
         super().setup(ctx)
-        mods, (lo, hi) = ctx.model.modalities, VALUED_MODALITIES
-        if not lo <= len(mods) <= hi:
-            raise ConfigError(f"method = {ctx.method!r} values modalities by exact Shapley values over all 2^N subsets, for {lo} to {hi} "
-                              f"modalities; the model has {len(mods)} ({', '.join(mods)}): keep {lo} to {hi} with model.modalities")
-        self.shapley, self.epochs_done = shapley_matrix(len(mods)).to(ctx.device), 0
+        self.shapley, self.epochs_done = shapley_matrix(len(ctx.model.modalities)).to(ctx.device), 0
         self.reset_sums()
     def reset_sums(self) -> None:
         "Start the epoch's sums of contributions and copies."

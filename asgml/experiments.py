@@ -6,7 +6,7 @@ Docs: https://asgml.github.io/asgml/experiments.html.md"""
 
 # %% ../nbs/08_experiments.ipynb #f9b7b9b3
 from __future__ import annotations
-import contextlib, itertools, json, os, signal, threading, time, traceback
+import contextlib, itertools, json, os, signal, sys, threading, time, traceback
 from collections.abc import Iterator
 from concurrent.futures import Future, ThreadPoolExecutor, wait
 from dataclasses import dataclass, field
@@ -14,7 +14,7 @@ from pathlib import Path
 import numpy as np, pandas as pd, yaml
 from tqdm import tqdm
 from .core import ConfigError, config_dir, load_config, project_root
-from .hooks import build_method
+from .hooks import UnsupportedModalities, build_method
 from .record import config_diff, diverged_error, identity, read_saved_config, resolved_config
 from .train import check_method
 
@@ -22,8 +22,8 @@ from .train import check_method
 __all__ = ['QUIET_KERNEL', 'GRID_ALIASES', 'PROTOCOLS', 'PER_MODALITY', 'runs_root', 'template_path', 'benchmark_name', 'run_dir',
            'execute_run', 'execute_template', 'RunSpec', 'spec_config', 'store_conflicts', 'check_store', 'run_status',
            'diverged_before', 'failure_line', 'execute_spec', 'read_grid', 'expand_grid', 'protocol_points',
-           'sweep_specs', 'SweepInterrupted', 'signal_children', 'stop_kernels', 'kernels_stopped_on_interrupt',
-           'outcome', 'run_local', 'run_slurm', 'run_sweep', 'config_key', 'load_runs']
+           'sweep_specs', 'runnable', 'SweepInterrupted', 'signal_children', 'stop_kernels',
+           'kernels_stopped_on_interrupt', 'outcome', 'run_local', 'run_slurm', 'run_sweep', 'config_key', 'load_runs']
 
 # %% ../nbs/08_experiments.ipynb #a1ba1de3
 def runs_root() -> Path:
@@ -166,14 +166,23 @@ def protocol_points(method: str, protocols: list[str] | None) -> list[tuple[str,
 
 def sweep_specs(datasets: list[str], methods: list[str], seeds: list[int], overrides: list[str] = (), grid: dict | None = None,
                 one_at_a_time: bool = False, protocols: list[str] | None = None) -> list[RunSpec]:
-    "Every run of a sweep (times each loss protocol in `protocols`), each config validated before anything runs."
+    """Every run of a sweep (times each loss protocol in `protocols`), each config validated before anything runs. A
+    method defined for another number of modalities than a config names is left out, with one line on stderr."""
     if protocols and any(o.split("=")[0].strip() == "train.unimodal_aux_loss" for o in overrides):
         raise ConfigError("--set train.unimodal_aux_loss and --protocols both choose the loss protocol; use --protocols only")
     points, join = expand_grid(grid, one_at_a_time) if grid else [("", [])], lambda *tags: ",".join(t for t in tags if t)
     specs = [RunSpec(d, m, s, [*overrides, *po, *o], join(pt, tag)) for d in datasets for m in methods
              for pt, po in protocol_points(m, protocols) for tag, o in points for s in seeds]
-    for sp in specs: spec_config(sp)
-    return specs
+    return runnable(specs)
+
+def runnable(specs: list[RunSpec]) -> list[RunSpec]:
+    "`specs` whose config validates, without those of a method defined for another number of modalities (said on stderr)."
+    kept, left_out = [], {}
+    for sp in specs:
+        try: spec_config(sp); kept.append(sp)
+        except UnsupportedModalities as e: left_out[(sp.dataset, sp.method)] = str(e)
+    for (d, m), why in left_out.items(): print(f"left out of the sweep: {m} on {d}: {why}", file=sys.stderr)
+    return kept
 
 # %% ../nbs/08_experiments.ipynb #dce28145
 class SweepInterrupted(KeyboardInterrupt):

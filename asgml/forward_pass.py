@@ -88,10 +88,10 @@ class GreedyConfig:
 @register_method("greedy", GreedyConfig, display="Greedy", family="forward pass")
 class Greedy(Method):
     "Greedy: after a normal step whose speed gap exceeds alpha, `window` steps fuse the caring modality with the others' average features."
+    modality_counts = (2, None)
     def setup(self, ctx: MethodContext) -> None:
         super().setup(ctx)
         self.mods = ctx.model.modalities
-        if len(self.mods) < 2: raise ConfigError(f"method = {ctx.method!r} compares each modality's learning speed with the others' and needs at least two modalities; model.modalities keeps {self.mods}")
         self.main, self.bypass = torch.zeros(len(self.mods), device=ctx.device), torch.zeros(len(self.mods), device=ctx.device)
         self.avg, self.seen, self.caring, self.left = {m: 0.0 for m in self.mods}, 0, None, 0
     def loss(self, out: ModelOutput, batch: dict) -> torch.Tensor:
@@ -150,12 +150,12 @@ class AMCoConfig:
 @register_method("amco", AMCoConfig, display="AMCo", family="forward pass")
 class AMCo(Method):
     "AMCo: the dependent modality's unimodal logits lose a growing random share of classes; loss = fused CE + every unimodal CE."
+    modality_counts = (2, None)
     own_unimodal_loss = True
     def setup(self, ctx: MethodContext) -> None:
         super().setup(ctx)
         if not ctx.model.fusion.has_slices or ctx.model.heads is not None:
             raise ConfigError(f"method = {ctx.method!r} masks each modality's slice of the fused logits; use model.fusion=concat or sum without separate unimodal heads (got model.fusion = {ctx.fusion!r}{', with heads' if ctx.model.heads is not None else ''})")
-        if len(ctx.model.modalities) < 2: raise ConfigError(f"method = {ctx.method!r} compares modalities and needs at least two; model.modalities keeps {ctx.model.modalities}")
         self.steps_per_epoch = -(-len(ctx.data.train) // ctx.batch_size)
         self.dependent, self.step = torch.zeros(len(ctx.model.modalities), dtype=torch.bool, device=ctx.device), 0
     def update_mask(self, step: int) -> set[str]:

@@ -14,8 +14,9 @@ from .models import ModelOutput, MultimodalModel
 from .registry import method_spec, register_method
 
 # %% auto #0
-__all__ = ['joint_loss', 'MethodContext', 'Step', 'Method', 'merged', 'ComposedMethod', 'build_method', 'batch_scores',
-           'host_values', 'ratios_to_others', 'scale_grads', 'rescale_lrs', 'task_losses', 'flat', 'live_modalities']
+__all__ = ['joint_loss', 'MethodContext', 'Step', 'Method', 'merged', 'ComposedMethod', 'build_method', 'UnsupportedModalities',
+           'counts_text', 'modality_count_error', 'batch_scores', 'host_values', 'ratios_to_others', 'scale_grads',
+           'rescale_lrs', 'task_losses', 'flat', 'live_modalities']
 
 # %% ../nbs/05a_hooks.ipynb #9993f2b6
 def joint_loss(out: ModelOutput, labels: torch.Tensor, model: MultimodalModel, aux: bool) -> torch.Tensor:
@@ -66,6 +67,7 @@ class Method:
     needs_unimodal_heads = False  # the loop gives the model separate per-modality heads
     asynchronous = False          # asynchronous methods (staleness swaps) run their gradient hook after the synchronous ones
     own_unimodal_loss = False     # the method's own loss weights unimodal terms (its loss protocol is 'own')
+    modality_counts = (1, None)   # the least and most modalities the method is defined for (None: no limit)
     def setup(self, ctx: MethodContext) -> None:
         "Called once the model exists: keep the context and this method's settings."
         self.ctx, self.cfg = ctx, ctx.settings.get(self.name)
@@ -107,6 +109,8 @@ class ComposedMethod(Method):
     def __init__(self, parts: list[Method], name: str):
         self.parts, self.name = sorted(parts, key=lambda m: m.asynchronous), name
         for flag in ("needs_probes", "needs_unimodal_heads", "own_unimodal_loss"): setattr(self, flag, any(getattr(p, flag) for p in parts))
+        his = [hi for _, hi in (p.modality_counts for p in parts) if hi is not None]
+        self.modality_counts = (max(lo for lo, _ in (p.modality_counts for p in parts)), min(his) if his else None)
         if sum(type(p).loss is not Method.loss for p in parts) > 1: raise ConfigError(f"method = {name!r}: more than one part defines its own loss")
         if sum(type(p).predict is not Method.predict for p in parts) > 1: raise ConfigError(f"method = {name!r}: more than one part defines its own prediction")
     def setup(self, ctx: MethodContext) -> None:
@@ -129,6 +133,22 @@ def build_method(name: str) -> Method:
     "A fresh instance of the registered method `name`; `a+b` composes methods (see `ComposedMethod`)."
     parts = [method_spec(p).cls() for p in name.split("+")]
     return parts[0] if len(parts) == 1 else ComposedMethod(parts, name)
+
+# %% ../nbs/05a_hooks.ipynb #084a81e8
+class UnsupportedModalities(ConfigError):
+    "A method asked to train on more or fewer modalities than it is defined for."
+
+def counts_text(counts: tuple[int, int | None]) -> str:
+    "`(2, 2)` -> '2', `(2, None)` -> 'at least 2', `(2, 4)` -> '2 to 4'."
+    lo, hi = counts
+    return str(lo) if lo == hi else f"at least {lo}" if hi is None else f"{lo} to {hi}"
+
+def modality_count_error(method: Method, modalities: list[str]) -> str | None:
+    "Why `method` cannot train on `modalities`, or None when their number is within its `modality_counts`."
+    (lo, hi), n = method.modality_counts, len(modalities)
+    if lo <= n and (hi is None or n <= hi): return None
+    return (f"method = {method.name!r} is defined for {counts_text(method.modality_counts)} modalities and the data has {n} "
+            f"({', '.join(modalities)}); choose another method, or keep {counts_text(method.modality_counts)} with model.modalities")
 
 # %% ../nbs/05a_hooks.ipynb #edb7cf30
 def batch_scores(unimodal: dict[str, torch.Tensor], labels: torch.Tensor) -> dict[str, torch.Tensor]:

@@ -18,12 +18,12 @@ from .registry import register_method
 # %% auto #0
 __all__ = ['ogm_ge_coefficients', 'modulated_params', 'OGMGEConfig', 'OGMGE', 'cggm_gains', 'cggm_coefficients', 'cggm_trace',
            'direction_term', 'fusion_weights', 'CGGMConfig', 'CGGM', 'conditional_utilisation', 'miles_scales',
-           'require_two_modalities', 'MILESConfig', 'MILES', 'in_prime_window', 'InfoRegConfig', 'InfoReg',
-           'shapley_weight', 'coalitions', 'mono_responses', 'mono_scores', 'lead_over_others', 'agm_coefficients',
-           'running_mean', 'with_grad_scale', 'zeroed', 'coalition_logits', 'output_layer_weights', 'clip_when_large',
-           'require_several_modalities', 'check_window', 'AGMConfig', 'AGM', 'prototype_logits', 'mean_entropy',
-           'class_means', 'blend_prototypes', 'encoded', 'PMRConfig', 'PMR', 'minmax_scaled', 'kmeans_pp_start',
-           'kmeans', 'purity', 'relearn_strength', 'soft_reinit', 'ReLearningConfig', 'ReLearning']
+           'MILESConfig', 'MILES', 'in_prime_window', 'InfoRegConfig', 'InfoReg', 'shapley_weight', 'coalitions',
+           'mono_responses', 'mono_scores', 'lead_over_others', 'agm_coefficients', 'running_mean', 'with_grad_scale',
+           'zeroed', 'coalition_logits', 'output_layer_weights', 'clip_when_large', 'check_window', 'AGMConfig', 'AGM',
+           'prototype_logits', 'mean_entropy', 'class_means', 'blend_prototypes', 'encoded', 'PMRConfig', 'PMR',
+           'minmax_scaled', 'kmeans_pp_start', 'kmeans', 'purity', 'relearn_strength', 'soft_reinit',
+           'ReLearningConfig', 'ReLearning']
 
 # %% ../nbs/07a_modulation.ipynb #5c57f4f8
 def ogm_ge_coefficients(scores: dict[str, float], alpha: float, faithful_to: str = "code") -> dict[str, float]:
@@ -173,12 +173,6 @@ def miles_scales(util: dict[str, float], tau: float, mu: float) -> dict[str, flo
     return {a: mu if ua - ub > tau else 1.0, b: mu if ub - ua > tau else 1.0}
 
 # %% ../nbs/07a_modulation.ipynb #59ba1e70
-def require_two_modalities(ctx: MethodContext) -> None:
-    "An error for methods defined for two modalities only."
-    mods = ctx.model.modalities
-    if len(mods) != 2:
-        raise ConfigError(f"method = {ctx.method!r} is defined for two modalities but the data has {len(mods)} ({', '.join(mods)}); choose a method that handles N modalities")
-
 @dataclass
 class MILESConfig:
     "MILES: per-epoch learning-rate reduction of the dominant encoder, decided on validation."
@@ -188,8 +182,9 @@ class MILESConfig:
 @register_method("miles", MILESConfig, display="MILES", family="gradient modulation")
 class MILES(Method):
     "MILES: halve the dominant encoder's learning rate for the next epoch when utilisation rates diverge (on validation)."
+    modality_counts = (2, 2)
     def setup(self, ctx: MethodContext) -> None:
-        super().setup(ctx); require_two_modalities(ctx)
+        super().setup(ctx)
         self.scale = {m: 1.0 for m in ctx.model.modalities}
     def on_epoch_end(self, epoch: int, record: dict) -> dict:
         util = conditional_utilisation(record["val_acc"], {m: record[f"val_unimodal_acc/{m}"] for m in self.scale})
@@ -317,11 +312,6 @@ def clip_when_large(params: list[nn.Parameter], watched: list[nn.Parameter], lim
     k = torch.where(peak > limit, (limit / (norm + 1e-6)).clamp(max=1.0), torch.ones_like(norm))
     for g in grads: g.mul_(k)
 
-def require_several_modalities(ctx: MethodContext) -> None:
-    "An error for methods that compare modalities, when the model has only one."
-    if len(ctx.model.modalities) < 2:
-        raise ConfigError(f"method = {ctx.method!r} compares modalities and needs at least two, but the model has {ctx.model.modalities}; drop model.modalities")
-
 def check_window(name: str, start: int, end: int) -> None:
     "An error when a method's last epoch comes before its first."
     if end < start: raise ConfigError(f"methods.{name}.end_epoch = {end} is before methods.{name}.start_epoch = {start}; the method would never act")
@@ -338,8 +328,9 @@ class AGMConfig:
 @register_method("agm", AGMConfig, display="AGM", family="gradient modulation")
 class AGM(Method):
     "AGM: the gradient of each modality's Shapley response scaled by how far its lead departs from its running average."
+    modality_counts = (2, None)
     def setup(self, ctx: MethodContext) -> None:
-        super().setup(ctx); require_several_modalities(ctx); check_window(self.name, self.cfg.start_epoch, self.cfg.end_epoch)
+        super().setup(ctx); check_window(self.name, self.cfg.start_epoch, self.cfg.end_epoch)
         self.averages = {m: torch.zeros((), device=ctx.device) for m in ctx.model.modalities}
         self.t, self.epoch, self.coef = 0, 0, {}
     def loss(self, out: ModelOutput, batch: dict) -> torch.Tensor:
@@ -414,8 +405,9 @@ class PMRConfig:
 @register_method("pmr", PMRConfig, display="PMR", family="gradient modulation")
 class PMR(Method):
     "PMR: the prototypical cross-entropy of each modality scoring below the others', prototypes from training data."
+    modality_counts = (2, None)
     def setup(self, ctx: MethodContext) -> None:
-        super().setup(ctx); require_several_modalities(ctx); check_window(self.name, self.cfg.start_epoch, self.cfg.end_epoch)
+        super().setup(ctx); check_window(self.name, self.cfg.start_epoch, self.cfg.end_epoch)
         self.gen = torch.Generator().manual_seed(ctx.seed)
         self.protos, self.epoch, self.weights = None, 0, {}
         self.refresh()

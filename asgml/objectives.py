@@ -402,10 +402,10 @@ def mbsd_terms(unimodal: dict[str, torch.Tensor], labels: torch.Tensor) -> tuple
 @register_method("mbsd", display="MBSD", family="objectives")
 class MBSD(Method):
     "MBSD (Liu et al., WSDM 2023) as BalanceBenchmark runs it: fused and unimodal losses plus pairwise KL and RS terms weighted by the true-class gap."
+    modality_counts = (2, None)
     own_unimodal_loss = True
     def setup(self, ctx: MethodContext) -> None:
         super().setup(ctx)
-        if len(ctx.model.modalities) < 2: raise ConfigError(f"method = 'mbsd' compares pairs of modalities; the model has {ctx.model.modalities}")
     def loss(self, out: ModelOutput, batch: dict) -> torch.Tensor:
         kl, rs = mbsd_terms(out.unimodal, batch["label"])
         self.logged = {"mbsd/kl": kl.detach(), "mbsd/rs": rs.detach()}
@@ -446,10 +446,10 @@ class CMLConfig:
 @register_method("cml", CMLConfig, display="CML", family="objectives")
 class CML(Method):
     "CML: cross-entropy along each sample's random removal chain plus a penalty where fewer modalities give more confidence."
+    modality_counts = (2, None)
     own_unimodal_loss = True
     def setup(self, ctx: MethodContext) -> None:
         super().setup(ctx)
-        if len(ctx.model.modalities) < 2: raise ConfigError(f"method = 'cml' removes modalities from the input; the model has only {ctx.model.modalities}")
     def chain_logits(self, out: ModelOutput, keep: torch.Tensor) -> list[torch.Tensor]:
         "The fused logits at each step of the removal chain: the removed modalities' features set to zero."
         feats = [out.features[m] for m in self.ctx.model.modalities]
@@ -509,10 +509,10 @@ class LFMConfig:
 @register_method("lfm", LFMConfig, display="LFM", family="objectives")
 class LFM(Method):
     "LFM: 2 (alpha L_mm + (1 - alpha) alignment of the unimodal predictions), alpha fitted or learned once an epoch."
+    modality_counts = (2, None)
     def setup(self, ctx: MethodContext) -> None:
         super().setup(ctx)
         if not ctx.model.fusion.has_slices: raise ConfigError(f"method = 'lfm' aligns the unimodal logits the fusion gives; model.fusion = {ctx.fusion!r} has none (use concat or sum)")
-        if len(ctx.model.modalities) < 2: raise ConfigError(f"method = 'lfm' aligns pairs of modalities; the model has {ctx.model.modalities}")
         self.w_align, self.lr_alpha = self.cfg.init_align, self.cfg.lr_alpha
         self.start_epoch(0)
     def start_epoch(self, epoch: int) -> None:

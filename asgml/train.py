@@ -13,7 +13,7 @@ import numpy as np, torch, torch.nn as nn, torch.nn.functional as F
 from tqdm import tqdm
 from .core import (Config, ConfigError, DataBundle, ModelConfig, ProbeConfig, TrainConfig, batches, config_to_dict, get_device,
                         load_config, save_atomically, seed_everything, to_device, user_cache)
-from .hooks import Method, MethodContext, Step, build_method, flat
+from .hooks import Method, MethodContext, Step, UnsupportedModalities, build_method, flat, modality_count_error
 from .metrics import accuracy, epochs_to_frac, macro_f1, utilization_gap
 from .models import ModelOutput, MultimodalModel, build_model
 from .probes import ProbeMonitor, posthoc_probes
@@ -21,12 +21,12 @@ from .registry import METHODS, get_dataset
 
 # %% auto #0
 __all__ = ['TINY', 'THREE_MODALITIES', 'ENCODER_CACHE_FORMAT', 'SYNC_CALLS', 'OPTIM_DIR', 'make_optimizer', 'make_scheduler',
-           'evaluate', 'probes_on', 'loss_protocol', 'check_method', 'model_config', 'model_inputs', 'probe_interval',
-           'has_grad', 'grad_norm', 'Trainer', 'method_settings', 'lr_scaler', 'helper_trainer', 'flushed_loss',
-           'DivergedError', 'non_finite_parameters', 'rng_state', 'set_rng_state', 'epoch_line', 'tiny_trainer',
-           'grads_after_step', 'trains_one_epoch', 'labels_digest', 'encoder_identity', 'encoder_cache_path', 'seeded',
-           'cached_or_trained', 'encoder_trained_alone', 'counted', 'counting_host_syncs', 'RecordingLogger',
-           'host_syncs']
+           'evaluate', 'probes_on', 'loss_protocol', 'trained_modalities', 'check_method', 'model_config',
+           'model_inputs', 'probe_interval', 'has_grad', 'grad_norm', 'Trainer', 'method_settings', 'lr_scaler',
+           'helper_trainer', 'flushed_loss', 'DivergedError', 'non_finite_parameters', 'rng_state', 'set_rng_state',
+           'epoch_line', 'tiny_trainer', 'grads_after_step', 'trains_one_epoch', 'labels_digest', 'encoder_identity',
+           'encoder_cache_path', 'seeded', 'cached_or_trained', 'encoder_trained_alone', 'counted',
+           'counting_host_syncs', 'RecordingLogger', 'host_syncs']
 
 # %% ../nbs/06_train.ipynb #19b2f5aa
 def make_optimizer(params: list[nn.Parameter], t: TrainConfig) -> torch.optim.Optimizer:
@@ -73,8 +73,13 @@ def loss_protocol(cfg: Config, method: Method) -> str:
     if method.own_unimodal_loss: return "own"
     return "joint+unimodal" if cfg.train.unimodal_aux_loss else "joint"
 
-def check_method(cfg: Config, method: Method) -> None:
-    "Refuse settings the method cannot run with, before any data or model is built."
+def trained_modalities(cfg: Config, data_modalities: list[str] | None = None) -> list[str] | None:
+    "The modalities a run trains: `model.modalities`, else the data's (given, or named by the config's data section); None when only the data can tell."
+    return list(cfg.model.modalities) or data_modalities or list(getattr(cfg.data, "modalities", None) or []) or None
+
+def check_method(cfg: Config, method: Method, data_modalities: list[str] | None = None) -> None:
+    "Refuse settings the method cannot run with, before any model is built (before the data too, where the config names the modalities)."
+    if (mods := trained_modalities(cfg, data_modalities)) and (why := modality_count_error(method, mods)): raise UnsupportedModalities(why)
     if method.needs_probes and cfg.probe.enabled is False:
         raise ConfigError(f"method = {cfg.method!r} schedules its updates from the probes, but probe.enabled = false; drop that setting (or set probe.enabled=true)")
     if method.own_unimodal_loss and cfg.train.unimodal_aux_loss:
@@ -111,7 +116,7 @@ class Trainer:
     "The one training loop; `method` plugs in through its hooks."
     def __init__(self, cfg: Config, data: DataBundle, method: Method, logger: Any = None):
         self.cfg, self.data, self.method, self.logger = cfg, data, method, logger
-        check_method(cfg, method)
+        check_method(cfg, method, data.modalities)
         self.device = get_device(cfg.train.device)
         self.model = build_model(*model_inputs(model_config(cfg, method), data.input_shapes), data.n_classes).to(self.device)
         t = cfg.train
