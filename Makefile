@@ -6,7 +6,7 @@ STAMP := $(VENV)/.asgml-installed
 PYTHON ?= python3
 SUDO := $(shell [ "$$(id -u)" = 0 ] || echo sudo)
 
-.PHONY: setup demo test sync-check nbdev-test pytest lab clean-runs chromium docs serve-docs paper
+.PHONY: setup demo test sync-check notebooks nbdev-test pytest lab clean-runs chromium docs serve-docs paper
 
 setup: $(STAMP)
 
@@ -21,7 +21,7 @@ $(STAMP): pyproject.toml
 demo: setup
 	$(BIN)/asgml demo
 
-test: setup sync-check nbdev-test pytest
+test: setup sync-check notebooks pytest
 
 sync-check: setup
 	@tmp=$$(mktemp -d); cp -r nbs asgml $$tmp/; \
@@ -29,6 +29,12 @@ sync-check: setup
 	if ! diff -r -q -x __pycache__ -x .ipynb_checkpoints $$tmp/nbs nbs || ! diff -r -q -x __pycache__ $$tmp/asgml asgml; then \
 	  echo "nbdev-export / nbdev-clean changed the files above: run them and commit the result"; rm -rf $$tmp; exit 1; fi; \
 	rm -rf $$tmp; echo "sync-check: notebooks and asgml/ are in sync"
+
+# The notebooks' test: every notebook executed once, as the docs build executes it (papermill, every cell, the `eval:
+# false` ones with docs/parameters.yaml), into _build/docs/executed/; a notebook that raises fails it. The docs test
+# then builds the site from these copies. `make nbdev-test` runs nbdev's own runner instead.
+notebooks: setup
+	OMP_NUM_THREADS=1 $(BIN)/python docs/build.py --execute-only
 
 nbdev-test: setup
 	OMP_NUM_THREADS=1 $(BIN)/nbdev-test --n-workers 2

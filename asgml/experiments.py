@@ -270,15 +270,17 @@ def config_key(run_folder: Path) -> str:
 
 PER_MODALITY = ("unimodal_test_acc", "probe_test_acc")   # per-modality records that `load_runs` flattens
 
-def load_runs(root: Path | None = None) -> pd.DataFrame:
-    """One row per finished run below `root`, runs inside a `diagnosis/` folder left out (`asgml diagnose` reads those).
+def load_runs(root: Path | None = None, benchmarks: list[str] | None = None) -> pd.DataFrame:
+    """One row per finished run below `root` (only below `root/<b>` for each `b` in `benchmarks` when given), runs
+    inside a `diagnosis/` folder left out (`asgml diagnose` reads those).
 
     Its metrics are flattened (per-modality accuracies as `unimodal_test_acc/<m>`, `probe_test_acc/<m>`); `benchmark`
     is the run's top folder in the store, the config name it was swept under (`synthetic_conditional`), which the
     report groups by (the record's `dataset` names only the generator, `synthetic`).
     """
     root, rows = Path(root or runs_root()), []
-    for f in sorted(root.rglob("metrics.json")):
+    tops = [root / b for b in benchmarks] if benchmarks else [root]
+    for f in sorted(f for top in tops for f in top.rglob("metrics.json")):
         if "diagnosis" in f.relative_to(root).parts: continue
         m = json.loads(f.read_text())
         per = {f"{k}/{mod}": v for k in PER_MODALITY for mod, v in (m.get(k) or {}).items()}

@@ -537,7 +537,7 @@ def write_report(root: Path | None = None, out: Path | None = None, datasets: li
     datasets : only these datasets (default all)
     """
     root = Path(root or runs_root()); out = Path(out or root.parent / "paper")
-    runs, diagnosed = runs_in_layout(load_runs(root), root), sorted(p.parts[-3] for p in root.glob("*/diagnosis/diagnosis.json"))
+    runs, diagnosed = runs_in_layout(load_runs(root, datasets), root), sorted(p.parts[-3] for p in root.glob("*/diagnosis/diagnosis.json"))
     if runs.empty and not diagnosed: raise FileNotFoundError(f"no finished runs (metrics.json) at <dataset>/<method>/seed<k> under {root}; run `asgml sweep` first")
     (out / "tables").mkdir(parents=True, exist_ok=True); (out / "figures").mkdir(parents=True, exist_ok=True)
     tables = {}

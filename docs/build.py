@@ -10,7 +10,9 @@
    like nbdev's Quarto page, and generate the navigation from the folder;
 4. `mkdocs build` with `docs/mkdocs.yml` (MkDocs Material + mkdocs-jupyter) into `_docs/`.
 
-Usage: `python docs/build.py [--workers N] [--force]`.
+Usage: `python docs/build.py [--workers N] [--force] [--execute-only]`. `make test` runs step 1 alone as the notebooks'
+test (every cell, `eval: false` ones included, with `docs/parameters.yaml`: a superset of `nbdev-test`); its docs
+test then builds the site from these executed copies instead of executing every notebook a second time.
 """
 from __future__ import annotations
 import argparse, hashlib, json, os, posixpath, re, shutil, time
@@ -93,7 +95,9 @@ def execute_all(nbs: Path, workers: int, force: bool = False) -> dict[str, float
     if jobs: shutil.rmtree(BUILD / "runs", ignore_errors=True)  # runs a notebook makes for the docs start afresh
     with ProcessPoolExecutor(max(1, min(workers, len(jobs) or 1))) as ex:
         futs = {rel: ex.submit(execute, *job) for rel, job in jobs.items()}
-        return {rel: f.result() for rel, f in futs.items()}
+    if failed := {rel: f.exception() for rel, f in futs.items() if f.exception()}:
+        raise SystemExit("\n\n".join(f"nbs/{rel} failed (executed copy: {EXECUTED / rel}):\n{e}" for rel, e in failed.items()))
+    return {rel: f.result() for rel, f in futs.items()}
 
 def copy_other_files(src: Path, dst: Path) -> None:
     "Copy the files of `src` that are not notebooks (images the notebooks show, ...) to the same place under `dst`."
@@ -243,12 +247,15 @@ def mkdocs_build(nav_: list, strict: bool = True) -> None:
     cfg.extra["social"] = [{"icon": "fontawesome/brands/github", "link": c.git_url}]
     build(cfg)
 
-def main(workers: int = 2, force: bool = False) -> dict:
-    "Build the site; returns the seconds each stage took."
+def main(workers: int = 2, force: bool = False, execute_only: bool = False) -> dict:
+    "Build the site (or only execute the notebooks); returns the seconds each stage took."
     t, times = time.time(), {}
     os.chdir(ROOT)
     ran = execute_all(ROOT / "nbs", workers, force)
     times["execute"], t = time.time() - t, time.time()
+    if execute_only:
+        print(f"executed {len(ran)} notebook(s) into {EXECUTED} in {times['execute']:.0f} s; the others were unchanged")
+        return times
     proc = process(workers)
     times["process"], t = time.time() - t, time.time()
     pages = stage(proc, site_url())
@@ -262,5 +269,6 @@ if __name__ == "__main__":
     ap = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     ap.add_argument("--workers", type=int, default=min(2, os.cpu_count() or 1), help="notebooks executed at once")
     ap.add_argument("--force", action="store_true", help="execute every notebook again")
+    ap.add_argument("--execute-only", action="store_true", help="stop after step 1 (what `make test` runs as the notebooks' test)")
     a = ap.parse_args()
-    main(a.workers, a.force)
+    main(a.workers, a.force, a.execute_only)
