@@ -22,15 +22,16 @@ __all__ = ['ROW_ORDER', 'PROTOCOL_KEY', 'VARIANT_KEYS', 'PROTOCOLS', 'BASELINE_P
            'MARKDOWN_ONLY', 'SUPPRESSION_MARGIN', 'DIAGNOSIS_NOTE', 'REGIME_NOTE', 'FIGURES', 'OVERVIEW_COLUMNS',
            'OVERVIEW_MARKDOWN_ONLY', 'OVERVIEW_LATEX_HEADERS', 'point_pairs', 'point_name', 'run_tag', 'is_ablation',
            'in_layout', 'runs_in_layout', 'split_grid', 'run_config', 'run_design', 'run_protocol', 'annotate',
-           'run_groups', 'Comparison', 'paired', 'paired_test', 'welch', 'compare', 'mean_std', 'holm', 'reference',
-           'baseline_of', 'comparison_cell', 'versus_column', 'versus', 'ablation_table', 'write_fixture_run',
-           'contrast_pairs', 'contrast_table', 'point_order', 'grid_points', 'validation_pick', 'sensitivity_rows',
-           'sensitivity_table', 'latex_escape', 'markdown', 'to_latex', 'runs_sentence', 'table_note', 'per_run_csv',
-           'panel_grid', 'panel_title', 'panels', 'plot_probe_trajectories', 'unimodal_gap', 'plot_utilisation_gap',
-           'epoch_update_ratio', 'plot_update_ratio', 'paired_differences', 'plot_paired_differences', 'family_of',
-           'method_effects', 'family_cell', 'suppressed_cell', 'unimodal_loss_cell', 'regime_table', 'compact_cell',
-           'regimes_for_latex', 'save_figure', 'write_report', 'read_diagnosis', 'diagnosis_overview',
-           'write_diagnosis_table', 'overview_for_latex', 'write_overview', 'write_table']
+           'run_groups', 'Comparison', 'shared_seeds', 'paired', 'seed_differences', 'paired_test', 'welch', 'compare',
+           'mean_std', 'holm', 'reference', 'baseline_of', 'comparison_cell', 'versus_column', 'versus',
+           'ablation_table', 'write_fixture_run', 'contrast_pairs', 'contrast_table', 'point_order', 'grid_points',
+           'validation_pick', 'sensitivity_rows', 'sensitivity_table', 'latex_escape', 'markdown', 'to_latex',
+           'runs_sentence', 'table_note', 'per_run_csv', 'panel_grid', 'panel_title', 'panels',
+           'plot_probe_trajectories', 'unimodal_gap', 'plot_utilisation_gap', 'epoch_update_ratio', 'plot_update_ratio',
+           'paired_differences', 'plot_paired_differences', 'family_of', 'method_effects', 'family_cell',
+           'suppressed_cell', 'unimodal_loss_cell', 'regime_table', 'compact_cell', 'regimes_for_latex', 'save_figure',
+           'write_report', 'read_diagnosis', 'diagnosis_overview', 'write_diagnosis_table', 'overview_for_latex',
+           'write_overview', 'write_table']
 
 # %% ../nbs/08a_report.ipynb #efafa177
 ROW_ORDER = ["baseline", "ogm_ge", "cggm", "asgml_frequency", "asgml_staleness", "asgml_adaptive", "ogm_ge+asgml_adaptive"]
@@ -108,14 +109,21 @@ def run_groups(runs: pd.DataFrame) -> pd.DataFrame:
 
 # %% ../nbs/08a_report.ipynb #6a4a290a
 class Comparison(NamedTuple):
-    "Arm a minus arm b in points: the difference, its 95 % interval (lo, hi), the two-sided p, and whether the arms were paired by seed."
+    "Arm a minus arm b in points: the difference, its 95 % interval (lo, hi), the two-sided p, whether the arms were paired by seed, and on how many seeds where that is fewer than an arm ran (else 0)."
     diff: float
     lo: float
     hi: float
     p: float
     paired: bool
+    shared: int = 0
 
 NO_TEST = Comparison(np.nan, np.nan, np.nan, np.nan, True)   # a reference against itself, or a row without a reference
+
+def shared_seeds(a: pd.DataFrame, b: pd.DataFrame) -> list[int]:
+    "The seeds two `annotate`d arms both ran once, with the same `design` (dataset, seed, data config)."
+    once = lambda r: {s: d for s, d in zip(r.seed, r.design) if (r.seed == s).sum() == 1}
+    da, db = once(a), once(b)
+    return sorted(s for s in da.keys() & db.keys() if da[s] == db[s])
 
 def paired(a: pd.DataFrame, b: pd.DataFrame) -> bool:
     """Whether two arms pair up by seed.
@@ -126,10 +134,15 @@ def paired(a: pd.DataFrame, b: pd.DataFrame) -> bool:
 
     Returns
     -------
-    True where both hold the same seeds, each once, and per seed the same `design` (dataset, seed, data config).
+    True where they share at least two seeds (`shared_seeds`), or one seed that is each arm's only run.
     """
-    da, db = dict(zip(a.seed, a.design)), dict(zip(b.seed, b.design))
-    return len(da) == len(a) and len(db) == len(b) and da == db
+    s = shared_seeds(a, b)
+    return len(s) >= 2 or len(s) == len(a) == len(b) == 1
+
+def seed_differences(a: pd.DataFrame, b: pd.DataFrame, col: str = "test_acc") -> pd.Series:
+    "Per shared seed, arm `a` minus arm `b` on `col`, in points."
+    s = shared_seeds(a, b)
+    return 100 * (a.set_index("seed")[col].loc[s] - b.set_index("seed")[col].loc[s])
 
 def paired_test(x: np.ndarray, y: np.ndarray) -> Comparison:
     "Seed-aligned `x` minus `y`: the mean difference, its t-interval over seeds (ddof = 1) and `ttest_rel`'s p; only the difference with one seed."
@@ -147,7 +160,7 @@ def welch(x: np.ndarray, y: np.ndarray) -> Comparison:
     return Comparison(diff, float(ci.low), float(ci.high), float(r.pvalue), False)
 
 def compare(a: pd.DataFrame, b: pd.DataFrame, col: str = "test_acc") -> Comparison:
-    """Arm `a` minus arm `b` on `col`, in points: the paired test where the arms pair up by seed, else Welch's.
+    """Arm `a` minus arm `b` on `col`, in points: the paired test on the seeds both ran where the arms pair up, else Welch's.
 
     Parameters
     ----------
@@ -155,8 +168,9 @@ def compare(a: pd.DataFrame, b: pd.DataFrame, col: str = "test_acc") -> Comparis
     col : the metric compared (a fraction; the comparison is in points)
     """
     if not paired(a, b): return welch(100 * a[col].to_numpy(), 100 * b[col].to_numpy())
-    x, y = (100 * r.set_index("seed")[col].sort_index().to_numpy() for r in (a, b))
-    return paired_test(x, y)
+    s = shared_seeds(a, b)
+    x, y = (100 * r.set_index("seed")[col].loc[s].to_numpy() for r in (a, b))
+    return paired_test(x, y)._replace(shared=len(s) if len(s) < max(len(a), len(b)) else 0)
 
 def mean_std(x: pd.Series, scale: float = 100.0, digits: int = 2) -> str:
     "'mean ± std' (ddof = 1) of the non-missing values, or the single value."
@@ -183,9 +197,10 @@ def baseline_of(runs: pd.DataFrame, group: str, method: str = "baseline") -> str
     return reference(runs, method, BASELINE_PROTOCOL.get(p, p))
 
 def comparison_cell(c: Comparison, p_holm: float) -> str:
-    "'+d.dd [lo, hi] (p=...)', 'Welch, unpaired' in the brackets where the arms do not pair up, '*' where `p_holm` < 0.05; '–' for none."
+    "'+d.dd [lo, hi] (p=...)', 'Welch, unpaired' in the brackets where the arms do not pair up, 'k shared seeds' where they pair on fewer than an arm ran, '*' where `p_holm` < 0.05; '–' for none."
     if np.isnan(c.diff): return "–"
     notes = [] if np.isnan(c.p) else [f"p={c.p:.3f}" if c.p >= 0.001 else "p<0.001"]
+    notes += [f"{c.shared} shared seeds"] if c.shared else []
     notes += [] if c.paired else ["Welch, unpaired" if notes else "unpaired"]
     ci = "" if np.isnan(c.lo) else f" [{c.lo:+.2f}, {c.hi:+.2f}]"
     return f"{c.diff:+.2f}{ci}" + (f" ({', '.join(notes)})" if notes else "") + ("*" if p_holm < 0.05 else "")
@@ -337,6 +352,8 @@ def table_note(table: pd.DataFrame) -> str:
     note = ("Comparisons: the difference in test accuracy in points [95 % CI] (p), paired by seed (paired t-test over seeds) where both arms "
             "ran the same seeds on the same data, else Welch's unpaired test, marked 'Welch, unpaired'; * holds at the 5 % level after "
             "Holm's correction over the column (the p shown is uncorrected).")
+    if table.astype(str).stack().str.contains("shared seeds").any():
+        note += " 'k shared seeds': the arms ran different seed sets and are paired on the k seeds both ran."
     if "vs baseline" in table: note += " Each row is compared with the baseline and OGM-GE of its loss protocol; 'own' rows with those of 'joint+unimodal'."
     if "against" in table: note += " Each row is its arm minus what it is read against, under the same loss protocol."
     if "setting" in table: note += " † marks the setting validation picks (highest mean validation accuracy; a tie goes to the row listed first)."
@@ -423,12 +440,12 @@ def plot_update_ratio(runs: pd.DataFrame, title: str = "") -> plt.Figure | None:
 
 # %% ../nbs/08a_report.ipynb #0edb2bd4
 def paired_differences(runs: pd.DataFrame) -> list[tuple[str, str, pd.Series, Comparison]]:
-    "(group, protocol, per-seed test accuracy minus the baseline's in points, `compare`) for each `run_groups` group that pairs up with its `baseline_of`."
+    "(group, protocol, per shared seed test accuracy minus the baseline's in points, `compare`) for each `run_groups` group that pairs up with its `baseline_of`."
     arm, out = (lambda g: runs[runs.group == g]), []
     for g in runs.group.unique():
         a, ref = arm(g), baseline_of(runs, g)
         if ref not in (None, g) and paired(a, arm(ref)):
-            out.append((g, a.protocol.iloc[0], 100 * (a.set_index("seed").test_acc - arm(ref).set_index("seed").test_acc), compare(a, arm(ref))))
+            out.append((g, a.protocol.iloc[0], seed_differences(a, arm(ref)), compare(a, arm(ref))))
     return out
 
 def _strip(ax: plt.Axes, y: int, d: pd.Series, c: Comparison, color: str) -> None:

@@ -40,7 +40,7 @@ def test_paired_worked_numbers(tmp_path):
     assert c.p == pytest.approx(2 * stats.t.sf(2.5 / se, df=3)) == pytest.approx(stats.ttest_rel(a.test_acc, b.test_acc).pvalue)
     assert row(ablation_table(runs), "OGM-GE")["vs baseline"] == "+2.50 [+0.45, +4.55] (p=0.030)*"
 
-@pytest.mark.parametrize("other", [{"seeds": (1, 2, 3)}, {"data": {"n_train": 300}}])
+@pytest.mark.parametrize("other", [{"seeds": (2, 3, 4)}, {"seeds": (3, 4, 5)}, {"data": {"n_train": 300}}])   # one shared seed, none, another data config
 def test_unpaired_arms_fall_back_to_welch(tmp_path, other):
     seeds = other.get("seeds", (0, 1, 2))
     runs = store(tmp_path, ("baseline", {0: 0.80, 1: 0.82, 2: 0.81}), ("ogm_ge", dict(zip(seeds, [0.86, 0.87, 0.89])), {"data": other.get("data")}))
@@ -51,6 +51,14 @@ def test_unpaired_arms_fall_back_to_welch(tmp_path, other):
     assert c.p == pytest.approx(welch.pvalue) and c.diff == pytest.approx(100 * (a.test_acc.mean() - b.test_acc.mean()))
     assert (c.lo, c.hi) == pytest.approx(tuple(100 * np.array(welch.confidence_interval())))
     assert row(ablation_table(runs), "OGM-GE")["vs baseline"].endswith(", Welch, unpaired)*")
+
+def test_arms_with_other_seed_sets_pair_on_the_shared_seeds(tmp_path):
+    runs = store(tmp_path, ("baseline", {0: 0.80, 1: 0.82, 2: 0.81}), ("ogm_ge", {1: 0.86, 2: 0.87, 3: 0.89, 4: 0.90}))
+    a, b = arm(runs, "ogm_ge"), arm(runs, "baseline")
+    c = compare(a, b)                                        # seeds 1 and 2: differences 4 and 6 points
+    assert paired(a, b) and c.paired and c.shared == 2 and c.diff == pytest.approx(5.0)
+    assert c.p == pytest.approx(stats.ttest_rel([0.86, 0.87], [0.82, 0.81]).pvalue)
+    assert row(ablation_table(runs), "OGM-GE")["vs baseline"].endswith(", 2 shared seeds)")
 
 def test_each_protocol_against_its_own_baseline(tmp_path):
     runs = store(tmp_path, ("baseline", {0: 0.80, 1: 0.82}), ("ogm_ge", {0: 0.85, 1: 0.86}), ("ogm_ge", {0: 0.90, 1: 0.92}, UNI),
