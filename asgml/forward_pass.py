@@ -35,6 +35,7 @@ class OPMConfig:
 @register_method("opm", OPMConfig, display="OPM", family="forward pass")
 class OPM(Method):
     "OPM: per-sample dropping of the dominant modality's features before fusion, in training only."
+    modality_counts = (2, None)   # what it drops follows a modality's score against the others'
     def setup(self, ctx: MethodContext) -> None: super().setup(ctx); self.q = {}
     def loss(self, out: ModelOutput, batch: dict) -> torch.Tensor:
         scores = batch_scores(out.unimodal, batch["label"])

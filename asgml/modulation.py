@@ -58,6 +58,7 @@ class OGMGEConfig:
 @register_method("ogm_ge", OGMGEConfig, display="OGM-GE", family="gradient modulation")
 class OGMGE(Method):
     "OGM-GE: scale the dominant modality's encoder gradients by k and add GE noise to every encoder."
+    modality_counts = (2, None)   # a modality's score against the others' mean: none with one modality
     def setup(self, ctx: MethodContext) -> None:
         super().setup(ctx)
         self.params = {m: modulated_params(e, self.cfg.params) for m, e in ctx.model.encoders.items()}
@@ -130,6 +131,7 @@ class CGGMConfig:
 @register_method("cggm", CGGMConfig, display="CGGM", family="gradient modulation")
 class CGGM(Method):
     "CGGM: gradients scaled by classifier-derived coefficients, plus a direction term on the fusion head."
+    modality_counts = (2, None)   # a coefficient is the others' share of the summed gain: 0 alone, which stops the encoder
     def setup(self, ctx: MethodContext) -> None:
         super().setup(ctx)
         ws = fusion_weights(ctx)
@@ -208,6 +210,7 @@ class InfoRegConfig:
 @register_method("inforeg", InfoRegConfig, display="InfoReg", family="gradient modulation")
 class InfoReg(Method):
     "InfoReg: a proximal term on dominant encoders during their prime learning window."
+    modality_counts = (2, None)   # dominance is a modality's score against the others' mean
     def setup(self, ctx: MethodContext) -> None:
         super().setup(ctx)
         mods = ctx.model.modalities

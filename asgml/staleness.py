@@ -117,6 +117,7 @@ def ratio_to_tau(r: float, r_min: float, tau_max: int) -> int:
 class ASGMLMethod(Method):
     "Per-modality update ratios and delays; subclasses set them in `schedule(acc)`."
     needs_probes, asynchronous = True, True
+    modality_counts = (2, None)   # a schedule throttles a modality relative to the others
     def setup(self, ctx: MethodContext) -> None:
         super().setup(ctx)
         mods = ctx.model.modalities
