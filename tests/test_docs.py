@@ -2,7 +2,7 @@
 
 The site is built once per session, from a copy of the checkout's committed and new files (no `_proc/`, `_docs/`,
 caches), in a network namespace with only the loopback interface when the machine allows one (root). Executing the
-notebooks is most of the build's time (3 to 9 min on 2 cores, with nothing else running or not), so the executed copies
+notebooks is most of the build's time (6 min on 2 quiet cores, 16 min beside two sweep workers), so the executed copies
 in this checkout's `_build/docs/executed/` are reused where the notebook, its parameters and the package sources are
 unchanged (docs/build.py checks that). `make test` makes them just before pytest (`make notebooks`, the notebooks'
 test), so the notebooks run once; a bare `pytest` on a fresh clone finds none and executes them all here.
