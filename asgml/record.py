@@ -126,6 +126,7 @@ def start_logger(cfg: Config, out: Path, cfg_dict: dict):
     if not cfg.log.wandb: return None
     import wandb
     os.environ.setdefault("WANDB_MODE", "offline"); os.environ.setdefault("WANDB_SILENT", "true")
+    os.environ.pop("WANDB_SERVICE", None)   # a service inherited from the launching process would hold a killed run's id
     for k, sub in (("WANDB_DIR", ""), ("WANDB_CACHE_DIR", "wandb/cache"), ("WANDB_DATA_DIR", "wandb/data"), ("WANDB_ARTIFACT_DIR", "wandb/artifacts")):
         os.environ[k] = str((out / sub).resolve())
     return wandb.init(project=cfg.log.project, dir=str(out), config=cfg_dict, name=f"{cfg.dataset}-{cfg.method}-seed{cfg.seed}",

@@ -45,8 +45,16 @@ def wait_for_wandb_service_of(pid: int, timeout: float = 60) -> None:
     t0 = time.time()
     while alive() and time.time() - t0 < timeout: time.sleep(0.5)
 
+def start_wandb_service_here(folder: Path) -> None:
+    "Start a W&B service in this process, as an in-process run before would: its `WANDB_SERVICE` reaches the runs started below."
+    import wandb
+    os.environ.setdefault("WANDB_MODE", "offline")
+    wandb.init(project="asgml-tests", dir=str(folder)).finish()
+    assert "WANDB_SERVICE" in os.environ
+
 def test_sigkill_mid_run_resumes_to_identical_metrics(tmp_path):
     straight, killed = tmp_path / "straight", tmp_path / "killed"
+    start_wandb_service_here(tmp_path)                                        # the resumed run must not meet the killed one's id in it
     assert _train(straight).wait(timeout=600) == 0
     p = _train(killed)
     while not (killed / "checkpoint.pt").exists(): time.sleep(0.02)
