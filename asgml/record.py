@@ -6,7 +6,7 @@ Docs: https://asgml.github.io/asgml/record.html.md"""
 
 # %% ../nbs/06a_record.ipynb #a1ceff3c
 from __future__ import annotations
-import csv, json, os, platform, secrets, subprocess
+import copy, csv, functools, json, os, platform, secrets, subprocess
 from pathlib import Path
 from typing import Any
 import numpy as np, torch, yaml
@@ -14,14 +14,14 @@ from .core import Config, ConfigError, DataBundle, config_from_dict, config_to_d
 from .hooks import Method, build_method
 from .models import wants_heads
 from .probes import plot_probe_history
-from .registry import get_dataset
+from .registry import DATASETS, METHODS, get_dataset
 from .train import DivergedError, Trainer, check_method, loss_protocol, model_config, probes_on
 
 # %% auto #0
-__all__ = ['IDENTITY_EXEMPT_KEYS', 'RESULT_PATHS', 'FAILED_RUN_FILES', 'resolved_config', 'flat_config', 'with_new_defaults',
-           'fill_missing', 'read_saved_config', 'identity', 'config_diff', 'git_commit', 'environment', 'write_history',
-           'check_out_dir', 'diverged_error', 'clear_failed_run', 'is_run_config', 'start_logger', 'wandb_run_id',
-           'run', 'read_checkpoint', 'compact', 'write_probe_history', 'finish_run']
+__all__ = ['YAML_LOADER', 'IDENTITY_EXEMPT_KEYS', 'RESULT_PATHS', 'FAILED_RUN_FILES', 'resolved_config', 'flat_config',
+           'with_new_defaults', 'fill_missing', 'read_saved_config', 'identity', 'config_diff', 'git_commit',
+           'environment', 'write_history', 'check_out_dir', 'diverged_error', 'clear_failed_run', 'is_run_config',
+           'start_logger', 'wandb_run_id', 'run', 'read_checkpoint', 'compact', 'write_probe_history', 'finish_run']
 
 # %% ../nbs/06a_record.ipynb #b3df783b
 def resolved_config(cfg: Config, method: Method) -> dict:
@@ -48,9 +48,21 @@ def fill_missing(d: dict, full: dict) -> dict:
     "`d` plus every key only `full` has, recursively."
     return full | {k: fill_missing(v, full[k]) if isinstance(v, dict) and isinstance(full.get(k), dict) else v for k, v in d.items()}
 
+YAML_LOADER = getattr(yaml, "CSafeLoader", yaml.SafeLoader)   # libyaml where installed
+
+@functools.lru_cache(maxsize=8192)
+def _completed_config(path: str, version: tuple) -> dict:
+    return with_new_defaults(yaml.load(Path(path).read_text(), Loader=YAML_LOADER))
+
 def read_saved_config(path: Path) -> dict:
-    "A run's `config.yaml`, completed by `with_new_defaults`: the identity a new run of the same settings would have."
-    return with_new_defaults(yaml.safe_load(Path(path).read_text()))
+    """A run's `config.yaml`, completed by `with_new_defaults`: the identity a new run of the same settings would have.
+
+    Parsed once per version of the file and of the schema (a plugin registered since completes it differently): a
+    report reads each of hundreds of configs several times. Each call returns its own copy.
+    """
+    st = Path(path).stat()
+    version = (st.st_ino, st.st_mtime_ns, st.st_size, len(METHODS), len(DATASETS))
+    return copy.deepcopy(_completed_config(str(Path(path).resolve()), version))
 
 IDENTITY_EXEMPT_KEYS = ("log.", "data.root")   # how a run reports and where this machine keeps the data: not what it computes
 

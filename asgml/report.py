@@ -14,7 +14,7 @@ import matplotlib.pyplot as plt
 from scipy import stats
 from .core import ConfigError
 from .experiments import GRID_ALIASES, load_runs, runs_root
-from .record import identity, with_new_defaults
+from .record import identity, read_saved_config
 from .registry import FAMILIES, display_name, method_spec
 
 # %% auto #0
@@ -78,8 +78,8 @@ PROTOCOLS = ("joint", "joint+unimodal", "own")   # in the table's order
 BASELINE_PROTOCOL = {"joint": "joint", "joint+unimodal": "joint+unimodal", "own": "joint+unimodal"}   # whose baseline a protocol's rows are compared with
 
 def run_config(path: str) -> dict:
-    "The run's resolved config, its `config.yaml` (libyaml where there is one: the store holds hundreds) with keys added since filled in (`with_new_defaults`)."
-    return with_new_defaults(yaml.load((Path(path) / "config.yaml").read_text(), Loader=getattr(yaml, "CSafeLoader", yaml.SafeLoader)))
+    "The run's resolved config: its `config.yaml` with keys added since filled in (`asgml.record.read_saved_config`)."
+    return read_saved_config(Path(path) / "config.yaml")
 
 def run_design(cfg: dict) -> str:
     "What the seed fixes in a run, its dataset, seed and `data` identity (no `data.root`), as one string: equal designs saw the same data and initialisation."
