@@ -6,11 +6,12 @@ Docs: https://asgml.github.io/asgml/report.html.md"""
 
 # %% ../nbs/08a_report.ipynb #5e9ec16c
 from __future__ import annotations
-import json, re, textwrap, warnings
+import hashlib, json, re, textwrap, warnings
 from pathlib import Path
 from typing import NamedTuple
 import numpy as np, pandas as pd, yaml
 import matplotlib.pyplot as plt
+from PIL import Image as PILImage
 from scipy import stats
 from .core import ConfigError
 from .experiments import GRID_ALIASES, load_runs, runs_root
@@ -19,19 +20,20 @@ from .registry import FAMILIES, display_name, method_spec
 
 # %% auto #0
 __all__ = ['ROW_ORDER', 'PROTOCOL_KEY', 'VARIANT_KEYS', 'PROTOCOLS', 'BASELINE_PROTOCOL', 'NO_TEST', 'CONTRASTS', 'TEXT_COLUMNS',
-           'MARKDOWN_ONLY', 'SUPPRESSION_MARGIN', 'DIAGNOSIS_NOTE', 'REGIME_NOTE', 'FIGURES', 'OVERVIEW_COLUMNS',
-           'OVERVIEW_MARKDOWN_ONLY', 'OVERVIEW_LATEX_HEADERS', 'point_pairs', 'point_name', 'run_tag', 'is_ablation',
-           'in_layout', 'runs_in_layout', 'split_grid', 'run_config', 'run_design', 'run_protocol', 'annotate',
-           'run_groups', 'Comparison', 'shared_seeds', 'paired', 'seed_differences', 'paired_test', 'welch', 'compare',
-           'mean_std', 'holm', 'reference', 'baseline_of', 'comparison_cell', 'versus_column', 'versus',
-           'ablation_table', 'write_fixture_run', 'contrast_pairs', 'contrast_table', 'point_order', 'grid_points',
-           'validation_pick', 'sensitivity_rows', 'sensitivity_table', 'latex_escape', 'markdown', 'to_latex',
-           'runs_sentence', 'table_note', 'per_run_csv', 'panel_grid', 'panel_title', 'panels',
-           'plot_probe_trajectories', 'unimodal_gap', 'plot_utilisation_gap', 'epoch_update_ratio', 'plot_update_ratio',
-           'paired_differences', 'plot_paired_differences', 'family_of', 'method_effects', 'family_cell',
-           'suppressed_cell', 'unimodal_loss_cell', 'regime_table', 'compact_cell', 'regimes_for_latex', 'save_figure',
-           'write_report', 'read_diagnosis', 'diagnosis_overview', 'write_diagnosis_table', 'overview_for_latex',
-           'write_overview', 'write_table']
+           'MARKDOWN_ONLY', 'SUPPRESSION_MARGIN', 'DIAGNOSIS_NOTE', 'REGIME_NOTE', 'FIGURES', 'FIGURE_INPUTS',
+           'FIGURE_KEY', 'OVERVIEW_COLUMNS', 'OVERVIEW_MARKDOWN_ONLY', 'OVERVIEW_LATEX_HEADERS', 'point_pairs',
+           'point_name', 'run_tag', 'is_ablation', 'in_layout', 'runs_in_layout', 'split_grid', 'run_config',
+           'run_design', 'run_protocol', 'annotate', 'run_groups', 'Comparison', 'shared_seeds', 'paired',
+           'seed_differences', 'paired_test', 'welch', 'compare', 'mean_std', 'holm', 'reference', 'baseline_of',
+           'comparison_cell', 'versus_column', 'versus', 'ablation_table', 'write_fixture_run', 'contrast_pairs',
+           'contrast_table', 'point_order', 'grid_points', 'validation_pick', 'sensitivity_rows', 'sensitivity_table',
+           'latex_escape', 'markdown', 'to_latex', 'runs_sentence', 'table_note', 'per_run_csv', 'panel_grid',
+           'panel_title', 'panels', 'plot_probe_trajectories', 'unimodal_gap', 'plot_utilisation_gap',
+           'epoch_update_ratio', 'plot_update_ratio', 'paired_differences', 'plot_paired_differences', 'family_of',
+           'method_effects', 'family_cell', 'suppressed_cell', 'unimodal_loss_cell', 'regime_table', 'compact_cell',
+           'regimes_for_latex', 'figure_key', 'figure_current', 'save_figure', 'write_figures', 'write_report',
+           'read_diagnosis', 'diagnosis_overview', 'write_diagnosis_table', 'overview_for_latex', 'write_overview',
+           'write_table']
 
 # %% ../nbs/08a_report.ipynb #efafa177
 ROW_ORDER = ["baseline", "ogm_ge", "cggm", "asgml_frequency", "asgml_staleness", "asgml_adaptive", "ogm_ge+asgml_adaptive"]
@@ -539,10 +541,34 @@ def regimes_for_latex(table: pd.DataFrame) -> pd.DataFrame:
 FIGURES = {"probe_trajectories": plot_probe_trajectories, "utilisation_gap": plot_utilisation_gap, "update_ratio": plot_update_ratio,
            "paired_differences": plot_paired_differences}
 
-def save_figure(fig: plt.Figure, stem: Path) -> None:
-    "Save `fig` as `stem`.pdf and `stem`.png; the PDF carries no creation date, so an unchanged figure rewrites byte for byte."
+FIGURE_INPUTS = ("metrics.json", "config.yaml", "history.csv", "probes.csv")   # the record files a figure is drawn from
+FIGURE_KEY = "asgml-inputs"   # the PNG metadata entry that holds their digest
+
+def figure_key(runs: pd.DataFrame, name: str) -> str:
+    "A digest of what figure `name` of `runs` is drawn from: this module's code and each run's `FIGURE_INPUTS`."
+    import asgml.report as code
+    h = hashlib.sha256(name.encode() + Path(code.__file__).read_bytes())
+    for p in sorted(runs.path):
+        for f in FIGURE_INPUTS: h.update(f.encode() + ((Path(p) / f).read_bytes() if (Path(p) / f).exists() else b"-"))
+    return h.hexdigest()
+
+def figure_current(stem: Path, key: str) -> bool:
+    "Whether `stem`.pdf and `stem`.png exist and the PNG was drawn from inputs with digest `key`."
+    png = stem.with_suffix(".png")
+    if not (png.exists() and stem.with_suffix(".pdf").exists()): return False
+    with PILImage.open(png) as im: return im.text.get(FIGURE_KEY) == key
+
+def save_figure(fig: plt.Figure, stem: Path, key: str = "") -> None:
+    "Save `fig` as `stem`.pdf and `stem`.png (`key` in its metadata); the PDF carries no creation date, so an unchanged figure rewrites byte for byte."
     fig.savefig(stem.with_suffix(".pdf"), dpi=130, metadata={"CreationDate": None})
-    fig.savefig(stem.with_suffix(".png"), dpi=130)
+    fig.savefig(stem.with_suffix(".png"), dpi=130, metadata={FIGURE_KEY: key})
+
+def write_figures(own: pd.DataFrame, ds: str, folder: Path) -> None:
+    "Draw the `FIGURES` of dataset `ds` from its runs `own` into `folder`, each only when it is not `figure_current`."
+    for name, plot in FIGURES.items():
+        stem, key = folder / f"{ds}_{name}", figure_key(own, name)
+        if figure_current(stem, key) or (fig := plot(own, ds)) is None: continue
+        save_figure(fig, stem, key); plt.close(fig)
 
 def write_report(root: Path | None = None, out: Path | None = None, datasets: list[str] | None = None) -> dict[str, pd.DataFrame]:
     """Write the tables and figures of every dataset in the run store; returns the tables ('<dataset>', '<dataset> controls', '<dataset> sensitivity', 'regimes').
@@ -568,9 +594,7 @@ def write_report(root: Path | None = None, out: Path | None = None, datasets: li
         if len(own) and len(ct := contrast_table(own)): tables[f"{ds} controls"] = write_table(ct, own, out / "tables" / f"{ds}_controls", out / "tables" / f"{ds}_controls_runs.tex")
         if len(points): tables[f"{ds} sensitivity"] = write_table(sensitivity_table(r), pd.concat([own[own.method.isin(points.method)], points]),
                                                                   out / "tables" / f"{ds}_sensitivity", out / "tables" / f"{ds}_sensitivity_runs.tex")
-        for name, plot in FIGURES.items():
-            fig = plot(own, ds) if len(own) else None
-            if fig is not None: save_figure(fig, out / "figures" / f"{ds}_{name}"); plt.close(fig)
+        if len(own): write_figures(own, ds, out / "figures")
     if len(runs) and not datasets:
         reg = regime_table(runs, {b: read_diagnosis(root, b) for b in runs.benchmark.unique()})
         tables["regimes"] = write_table(reg, runs, out / "tables" / "regimes", out / "tables" / "regimes_runs.tex")
