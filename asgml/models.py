@@ -11,7 +11,7 @@ from contextlib import contextmanager
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Callable
-import torch, torch.nn as nn, torch.nn.functional as F, torchvision
+import torch, torch.nn as nn, torch.nn.functional as F
 from .core import ConfigError, ModelConfig
 
 # %% auto #0
@@ -65,7 +65,8 @@ class ResNet18Encoder(nn.Module):
     def __init__(self, in_shape: tuple, out_dim: int = 512, weights: dict | None = None):
         super().__init__()
         self.frames, pretrained = len(in_shape) == 4, weights is not None
-        net = torchvision.models.resnet18(weights=None)
+        from torchvision.models import resnet18   # here, not at the top: importing torchvision costs about 2.5 s
+        net = resnet18(weights=None)
         if pretrained: net.load_state_dict(weights)
         net.conv1 = stem(net.conv1, in_shape[-3], pretrained)
         net.fc = nn.Identity() if out_dim == 512 else nn.Linear(512, out_dim)
@@ -94,8 +95,9 @@ def load_resnet18_weights(spec: str, modality: str) -> dict:
     if not path.is_file():
         raise ConfigError(f"model.pretrained.{modality} = {spec!r}: ImageNet ResNet-18 weights not found at {path}; "
                           f"put {RESNET18_URL} there (or give the path of a resnet18 state dict)")
+    from torchvision.models import resnet18
     sd = torch.load(path, map_location="cpu", weights_only=True)
-    return {k: v for k, v in sd.items() if not k.startswith("fc.")} | {k: v for k, v in torchvision.models.resnet18().state_dict().items() if k.startswith("fc.")}
+    return {k: v for k, v in sd.items() if not k.startswith("fc.")} | {k: v for k, v in resnet18().state_dict().items() if k.startswith("fc.")}
 
 # %% ../nbs/03_models.ipynb #39e7efe1
 def _transformer(dim: int, layers: int, heads: int, dropout: float) -> nn.TransformerEncoder:

@@ -14,8 +14,6 @@ from pathlib import Path, PurePosixPath
 from typing import Callable, Iterable, Iterator, NamedTuple
 import numpy as np, torch, torchaudio
 import torch.nn.functional as F
-from torchvision.datasets import MNIST
-from torchvision.datasets.utils import download_url
 from ..core import ConfigError, DataBundle, DictDataset, opt, resolve_data_root, save_atomically, shared_data_root, stratified_split, user_cache
 from ..registry import register_dataset
 
@@ -141,10 +139,12 @@ def fsdd_url() -> str:
 
 def mnist_mirrors() -> list[str]:
     "The base URLs tried in turn for the MNIST files: `$ASGML_MNIST_URL`, else torchvision's MNIST mirrors."
+    from torchvision.datasets import MNIST   # torchvision is imported only to download: it costs about 2.5 s
     return [os.environ["ASGML_MNIST_URL"]] if os.environ.get("ASGML_MNIST_URL") else list(MNIST.mirrors)
 
 def download(url: str, folder: Path, name: str) -> Path:
     "`url` downloaded to `folder / name` with torchvision's downloader; `OSError` naming `url` when that fails."
+    from torchvision.datasets.utils import download_url
     try:
         with network_timeout(60): download_url(url, str(folder), name)
     except (OSError, ValueError, RecursionError, HTTPException) as e:
