@@ -14,7 +14,8 @@ from .core import Config, ConfigError, DataBundle, config_from_dict, config_to_d
 from .hooks import Method, build_method
 from .models import wants_heads
 from .probes import plot_probe_history
-from .registry import DATASETS, METHODS, get_dataset
+from . import registry
+from .registry import get_dataset
 from .train import DivergedError, Trainer, check_method, loss_protocol, model_config, probes_on
 
 # %% auto #0
@@ -61,7 +62,7 @@ def read_saved_config(path: Path) -> dict:
     report reads each of hundreds of configs several times. Each call returns its own copy.
     """
     st = Path(path).stat()
-    version = (st.st_ino, st.st_mtime_ns, st.st_size, len(METHODS), len(DATASETS))
+    version = (st.st_ino, st.st_mtime_ns, st.st_size, len(registry.METHODS), len(registry.DATASETS))   # the registry's current tables
     return copy.deepcopy(_completed_config(str(Path(path).resolve()), version))
 
 IDENTITY_EXEMPT_KEYS = ("log.", "data.root")   # how a run reports and where this machine keeps the data: not what it computes

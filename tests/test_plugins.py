@@ -2,6 +2,7 @@
 import os, subprocess, sys, textwrap
 from pathlib import Path
 import pytest, yaml
+from asgml.record import read_saved_config   # imported before any fixture swaps the registry's tables
 
 TOY = textwrap.dedent('''
     from dataclasses import dataclass
@@ -43,3 +44,12 @@ def test_toy_method_display_name(tmp_path, monkeypatch, scratch_registry):
     monkeypatch.syspath_prepend(str(tmp_path)); monkeypatch.setenv("ASGML_PLUGINS", "toy_plugin")
     from asgml.registry import display_name, known_methods, sweep_methods
     assert "toy" in known_methods() and display_name("toy") == "Toy scaling" and "toy" in sweep_methods()
+
+def test_saved_config_is_completed_again_once_a_plugin_registers(tmp_path, monkeypatch, scratch_registry):
+    "`read_saved_config` caches each file's completed config; a method registered since completes it with its section."
+    f = tmp_path / "config.yaml"; f.write_text(yaml.safe_dump({"dataset": "synthetic", "seed": 0}))
+    for _ in range(2): assert "toy" not in read_saved_config(f)["methods"]   # the second read comes from the cache
+    (tmp_path / "toy_plugin.py").write_text(TOY)
+    monkeypatch.syspath_prepend(str(tmp_path)); monkeypatch.setenv("ASGML_PLUGINS", "toy_plugin")
+    scratch_registry.load_methods()
+    assert read_saved_config(f)["methods"]["toy"] == {"factor": 0.5}
