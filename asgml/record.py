@@ -90,7 +90,7 @@ def git_commit() -> str | None:
     return head.stdout.strip() + ("-dirty" if changed.strip() else "")
 
 def environment(device: torch.device) -> dict:
-    "Versions and device a number was produced with (torchvision's and torchaudio's from their installed metadata: importing torchvision costs 2.5 s)."
+    "Versions and device a number was produced with (torchvision's and torchaudio's read from their metadata, not imported)."
     from importlib.metadata import version
     return {"python": platform.python_version(), "torch": torch.__version__, "torchvision": version("torchvision"),
             "torchaudio": version("torchaudio"), "numpy": np.__version__, "device": str(device),
