@@ -20,20 +20,22 @@ from .registry import FAMILIES, display_name, method_spec
 
 # %% auto #0
 __all__ = ['ROW_ORDER', 'PROTOCOL_KEY', 'VARIANT_KEYS', 'PROTOCOLS', 'BASELINE_PROTOCOL', 'NO_TEST', 'CONTRASTS', 'TEXT_COLUMNS',
-           'MARKDOWN_ONLY', 'SUPPRESSION_MARGIN', 'DIAGNOSIS_NOTE', 'REGIME_NOTE', 'FIGURES', 'FIGURE_INPUTS',
-           'FIGURE_KEY', 'OVERVIEW_COLUMNS', 'OVERVIEW_MARKDOWN_ONLY', 'OVERVIEW_LATEX_HEADERS', 'point_pairs',
-           'point_name', 'run_tag', 'is_ablation', 'in_layout', 'runs_in_layout', 'split_grid', 'run_config',
-           'run_design', 'run_protocol', 'annotate', 'run_groups', 'Comparison', 'shared_seeds', 'paired',
-           'seed_differences', 'paired_test', 'welch', 'compare', 'mean_std', 'holm', 'reference', 'baseline_of',
-           'comparison_cell', 'versus_column', 'versus', 'ablation_table', 'write_fixture_run', 'contrast_pairs',
-           'contrast_table', 'point_order', 'grid_points', 'validation_pick', 'sensitivity_rows', 'sensitivity_table',
-           'latex_escape', 'markdown', 'to_latex', 'runs_sentence', 'table_note', 'per_run_csv', 'panel_grid',
-           'panel_title', 'panels', 'plot_probe_trajectories', 'unimodal_gap', 'plot_utilisation_gap',
-           'epoch_update_ratio', 'plot_update_ratio', 'paired_differences', 'plot_paired_differences', 'family_of',
-           'method_effects', 'family_cell', 'suppressed_cell', 'unimodal_loss_cell', 'regime_table', 'compact_cell',
-           'regimes_for_latex', 'figure_key', 'figure_current', 'save_figure', 'write_figures', 'write_report',
-           'read_diagnosis', 'diagnosis_overview', 'write_diagnosis_table', 'overview_for_latex', 'write_overview',
-           'write_table']
+           'MARKDOWN_ONLY', 'SUPPRESSION_MARGIN', 'DIAGNOSIS_NOTE', 'REGIME_NOTE', 'ENCODER_NOTE',
+           'ENCODER_REGIME_NOTE', 'FIGURES', 'FIGURE_INPUTS', 'FIGURE_KEY', 'OVERVIEW_COLUMNS',
+           'OVERVIEW_MARKDOWN_ONLY', 'OVERVIEW_LATEX_HEADERS', 'point_pairs', 'point_name', 'run_tag', 'is_ablation',
+           'in_layout', 'runs_in_layout', 'split_grid', 'run_config', 'run_design', 'run_protocol', 'annotate',
+           'run_groups', 'Comparison', 'shared_seeds', 'paired', 'seed_differences', 'paired_test', 'welch', 'compare',
+           'mean_std', 'holm', 'reference', 'baseline_of', 'comparison_cell', 'versus_column', 'versus',
+           'ablation_table', 'write_fixture_run', 'contrast_pairs', 'contrast_table', 'point_order', 'grid_points',
+           'validation_pick', 'sensitivity_rows', 'sensitivity_table', 'latex_escape', 'markdown', 'to_latex',
+           'runs_sentence', 'table_note', 'per_run_csv', 'panel_grid', 'panel_title', 'panels',
+           'plot_probe_trajectories', 'unimodal_gap', 'plot_utilisation_gap', 'epoch_update_ratio', 'plot_update_ratio',
+           'paired_differences', 'plot_paired_differences', 'family_of', 'method_effects', 'family_cell',
+           'suppressed_cell', 'unimodal_loss_cell', 'regime_cells', 'regime_frame', 'regime_table', 'compact_cell',
+           'regimes_for_latex', 'probe_modalities', 'with_probes', 'encoder_table', 'suppressed_modalities',
+           'encoder_regime_table', 'figure_inputs', 'figure_key', 'figure_current', 'save_figure', 'write_figures',
+           'write_report', 'write_regimes', 'read_diagnosis', 'diagnosis_overview', 'write_diagnosis_table',
+           'overview_for_latex', 'write_overview', 'write_table']
 
 # %% ../nbs/08a_report.ipynb #efafa177
 ROW_ORDER = ["baseline", "ogm_ge", "cggm", "asgml_frequency", "asgml_staleness", "asgml_adaptive", "ogm_ge+asgml_adaptive"]
@@ -211,11 +213,11 @@ def versus_column(tests: list[Comparison]) -> list[str]:
     "One column of comparisons as `comparison_cell`s, with Holm's correction over the column."
     return [comparison_cell(c, h) for c, h in zip(tests, holm(np.array([c.p for c in tests], float)))]
 
-def versus(runs: pd.DataFrame, method: str) -> list[str]:
-    "Per group of `run_groups` runs, its test accuracy against `method`'s reference of the matching protocol (`baseline_of`)."
+def versus(runs: pd.DataFrame, method: str, col: str = "test_acc") -> list[str]:
+    "Per group of `run_groups` runs, its `col` against `method`'s reference of the matching protocol (`baseline_of`)."
     arm = lambda g: runs[runs.group == g]
     refs = {g: baseline_of(runs, g, method) for g in runs.group.unique()}
-    return versus_column([NO_TEST if ref in (None, g) else compare(arm(g), arm(ref)) for g, ref in refs.items()])
+    return versus_column([NO_TEST if ref in (None, g) else compare(arm(g), arm(ref), col) for g, ref in refs.items()])
 
 def ablation_table(runs: pd.DataFrame) -> pd.DataFrame:
     """The ablation table of one dataset: one row per method, loss protocol, variant and config.
@@ -234,7 +236,7 @@ def ablation_table(runs: pd.DataFrame) -> pd.DataFrame:
 def write_fixture_run(root: Path, method: str, seed: int, acc: float, lr: float = 0.05, dataset: str = "synthetic", epochs: int = 3,
                       point: str = "", val: float | None = None, protocol: str = "joint", data: dict | None = None,
                       legacy: bool = False) -> Path:
-    "A minimal finished run record (config, metrics, history, probes) for tests and examples; `point`: its folder tag, `legacy`: no loss protocol."
+    "A minimal finished run record (config, metrics with post-hoc probes, history, probes) for tests and examples; `point`: its folder tag, `legacy`: no loss protocol."
     p = root / dataset / method / point / f"seed{seed}"; p.mkdir(parents=True, exist_ok=True)
     train = {"lr": lr, "unimodal_aux_loss": protocol == "joint+unimodal"}
     (p / "config.yaml").write_text(yaml.safe_dump({"dataset": dataset, "method": method, "seed": seed, "data": data or {"n_train": 200}, "train": train}))
@@ -244,7 +246,8 @@ def write_fixture_run(root: Path, method: str, seed: int, acc: float, lr: float 
     h.to_csv(p / "history.csv", index=False)
     pd.DataFrame({"step": [10, 20, 30], "probe_acc/a": [0.4, 0.6, 0.8], "probe_acc/b": [0.2, 0.3, acc / 2], "gap": 0.0}).to_csv(p / "probes.csv", index=False)
     m = {"dataset": dataset, "method": method, "seed": seed, "test_acc": acc, "best_val_acc": acc if val is None else val, "test_macro_f1": acc - 0.01,
-         "utilization_gap": 0.5 - acc / 4, "epochs_to_90pct": 2, "sec_per_epoch": 1.0, "git_commit": "abc1234", "unimodal_test_acc": {"a": 0.8, "b": acc / 2}}
+         "utilization_gap": 0.5 - acc / 4, "epochs_to_90pct": 2, "sec_per_epoch": 1.0, "git_commit": "abc1234", "unimodal_test_acc": {"a": 0.8, "b": acc / 2},
+         "probe_test_acc": {"a": 0.9, "b": acc / 2 + 0.2}}
     (p / "metrics.json").write_text(json.dumps(m | ({} if legacy else {"loss_protocol": protocol})))
     return p
 
@@ -484,14 +487,14 @@ def family_of(method: str) -> str:
     try: return method_spec(method.split("+")[-1]).family
     except ConfigError: return "other"
 
-def method_effects(runs: pd.DataFrame) -> pd.DataFrame:
-    "Per method and protocol of one benchmark's ablation runs at their own settings: family, `compare` with its protocol's baseline, Holm's p over all rows."
+def method_effects(runs: pd.DataFrame, col: str = "test_acc") -> pd.DataFrame:
+    "Per method and protocol of one benchmark's ablation runs at their own settings: family, `compare` on `col` with its protocol's baseline, Holm's p over all rows."
     runs = run_groups(split_grid(runs)[0]); runs = runs[runs.tag.map(point_name) == ""]
     arm, rows = (lambda g: runs[runs.group == g]), []
     for g in runs.group.unique():
         a, ref = arm(g), baseline_of(runs, g)
         if ref not in (None, g): rows.append({"method": a.method.iloc[0], "label": a.label.iloc[0], "protocol": a.protocol.iloc[0],
-                                              "family": family_of(a.method.iloc[0]), "c": compare(a, arm(ref))})
+                                              "family": family_of(a.method.iloc[0]), "c": compare(a, arm(ref), col)})
     out = pd.DataFrame(rows, columns=["method", "label", "protocol", "family", "c"])
     return out.assign(p_holm=holm(np.array([c.p for c in out.c], float)))
 
@@ -509,23 +512,28 @@ def suppressed_cell(diag: pd.DataFrame | None) -> str:
     s = diag[diag.suppressed == "yes"]
     return ", ".join(f"{m} ({p.split(' ')[0]})" for m, p in zip(s.modality, s["suppression (points)"])) or "none"
 
-def unimodal_loss_cell(runs: pd.DataFrame) -> str:
-    "Baseline with unimodal losses minus baseline without, paired over seeds; '–' when either is missing."
+def unimodal_loss_cell(runs: pd.DataFrame, col: str = "test_acc") -> str:
+    "Baseline with unimodal losses minus baseline without on `col`, paired over seeds; '–' when either is missing."
     runs = run_groups(split_grid(runs)[0])
     j, u = (reference(runs, "baseline", p) for p in ("joint", "joint+unimodal"))
-    return "–" if None in (j, u) else comparison_cell(compare(runs[runs.group == u], runs[runs.group == j]), np.nan)
+    return "–" if None in (j, u) else comparison_cell(compare(runs[runs.group == u], runs[runs.group == j], col), np.nan)
+
+def regime_cells(runs: pd.DataFrame, col: str = "test_acc") -> dict[str, str]:
+    "One benchmark's `unimodal_loss_cell` and a `family_cell` per family, all on `col`."
+    eff = method_effects(runs, col)
+    return {"unimodal losses": unimodal_loss_cell(runs, col), **{f: family_cell(e) for f, e in eff.groupby("family", sort=False)}}
+
+def regime_frame(rows: list[dict], first: list[str], note: str) -> pd.DataFrame:
+    "`rows` of `regime_cells` as a table: the `first` columns, the unimodal losses, then the families in `FAMILIES` order."
+    fams = [f for f in (*FAMILIES, "other") if any(f in row for row in rows)]
+    t = pd.DataFrame(rows, columns=[*first, "unimodal losses", *fams]).fillna("–")
+    t.attrs["note"] = note
+    return t
 
 def regime_table(runs: pd.DataFrame, diagnoses: dict[str, pd.DataFrame]) -> pd.DataFrame:
-    "One row per benchmark of `runs`: what its diagnosis (in `diagnoses`, by benchmark) found suppressed, the unimodal losses' effect and a `family_cell` per family."
-    rows = []
-    for b, r in runs.groupby("benchmark"):
-        eff = method_effects(r)
-        rows.append({"benchmark": b, "suppressed": suppressed_cell(diagnoses.get(b)), "unimodal losses": unimodal_loss_cell(r),
-                     **{f: family_cell(e) for f, e in eff.groupby("family", sort=False)}})
-    fams = [f for f in (*FAMILIES, "other") if any(f in row for row in rows)]
-    t = pd.DataFrame(rows)[["benchmark", "suppressed", "unimodal losses", *fams]].fillna("–")
-    t.attrs["note"] = REGIME_NOTE
-    return t
+    "One row per benchmark of `runs`: what its diagnosis (in `diagnoses`, by benchmark) found suppressed, and its `regime_cells` on test accuracy."
+    rows = [{"benchmark": b, "suppressed": suppressed_cell(diagnoses.get(b)), **regime_cells(r)} for b, r in runs.groupby("benchmark")]
+    return regime_frame(rows, ["benchmark", "suppressed"], REGIME_NOTE)
 
 def compact_cell(cell: str) -> str:
     "A `family_cell` as 'better/same/worse; best row and its difference' (its interval and p left to the Markdown table)."
@@ -537,6 +545,56 @@ def regimes_for_latex(table: pd.DataFrame) -> pd.DataFrame:
     t = table.set_index("benchmark").T
     return t.map(compact_cell).rename_axis("").reset_index().rename(columns={"": "benchmark"})
 
+# %% ../nbs/08a_report.ipynb #da920dc4
+ENCODER_NOTE = ("Post-hoc probes: a linear probe on the frozen features of each run's validation-selected weights, fit on train, its L2 "
+                "chosen on validation, scored on test (%, mean ± sd over seeds). '<m> probe vs baseline': modality m's probe minus the "
+                "baseline's of the row's loss protocol ('own' rows: joint+unimodal's), in points [95 % CI] (p), paired by seed; * holds at the "
+                "5 % level after Holm's correction over the column. Runs that did not record the post-hoc probe are left out.")
+ENCODER_REGIME_NOTE = ("One row per benchmark and modality its diagnosis found suppressed (`asgml diagnose`). As the regime table, but on that "
+                       "modality's post-hoc probe (a linear probe on the frozen features of the validation-selected weights, scored on test, in "
+                       "points) instead of the model's test accuracy; runs that did not record the post-hoc probe are left out, and a benchmark "
+                       "whose baselines did not has no row.")
+
+def probe_modalities(runs: pd.DataFrame) -> list[str]:
+    "The modalities whose post-hoc probe (`probe_test_acc/<m>`) some of `runs` recorded."
+    return [c.split("/", 1)[1] for c in runs if c.startswith("probe_test_acc/") and runs[c].notna().any()]
+
+def with_probes(runs: pd.DataFrame) -> pd.DataFrame:
+    "The runs that recorded the post-hoc probe of every modality in `probe_modalities`."
+    mods = probe_modalities(runs)
+    return runs.dropna(subset=[f"probe_test_acc/{m}" for m in mods]) if mods else runs.iloc[:0]
+
+def encoder_table(runs: pd.DataFrame, suppressed: list[str]) -> pd.DataFrame:
+    """Per row of the ablation table, each modality's post-hoc probe and, per `suppressed` modality, its difference from the baseline.
+
+    Parameters
+    ----------
+    runs : `load_runs` rows of one dataset
+    suppressed : the modalities compared with the baseline (those `asgml diagnose` found suppressed)
+    """
+    runs = run_groups(split_grid(with_probes(runs))[0]); mods = probe_modalities(runs)
+    rows = [{"method": g.label.iloc[0], "protocol": g.protocol.iloc[0], "seeds": len(g),
+             **{f"probe {m} (%)": mean_std(g[f"probe_test_acc/{m}"]) for m in mods}} for _, g in runs.groupby("group", sort=False)]
+    t = pd.DataFrame(rows).assign(**{f"{m} probe vs baseline": versus(runs, "baseline", f"probe_test_acc/{m}") for m in suppressed})
+    t.attrs["note"] = ENCODER_NOTE
+    return t
+
+def suppressed_modalities(diag: pd.DataFrame | None) -> list[str]:
+    "The modalities a diagnosis found suppressed; none without a diagnosis."
+    return [] if diag is None else list(diag.modality[diag.suppressed == "yes"])
+
+def encoder_regime_table(runs: pd.DataFrame, diagnoses: dict[str, pd.DataFrame]) -> pd.DataFrame:
+    """One row per benchmark of `runs` and modality its diagnosis (in `diagnoses`) found suppressed: `regime_cells` on that
+    modality's post-hoc probe; none where no row has a baseline with the probe to be compared with."""
+    rows = []
+    for b, r in runs.groupby("benchmark"):
+        r = with_probes(r)
+        for m in [m for m in suppressed_modalities(diagnoses.get(b)) if m in probe_modalities(r)]:
+            cells = regime_cells(r, f"probe_test_acc/{m}")
+            if set(cells) - {"unimodal losses"}: rows.append({"benchmark": b, "modality": m, **cells})
+    return regime_frame(rows, ["benchmark", "modality"], ENCODER_REGIME_NOTE)
+
+
 # %% ../nbs/08a_report.ipynb #2816b6b9
 FIGURES = {"probe_trajectories": plot_probe_trajectories, "utilisation_gap": plot_utilisation_gap, "update_ratio": plot_update_ratio,
            "paired_differences": plot_paired_differences}
@@ -544,13 +602,15 @@ FIGURES = {"probe_trajectories": plot_probe_trajectories, "utilisation_gap": plo
 FIGURE_INPUTS = ("metrics.json", "config.yaml", "history.csv", "probes.csv")   # the record files a figure is drawn from
 FIGURE_KEY = "asgml-inputs"   # the PNG metadata entry that holds their digest
 
-def figure_key(runs: pd.DataFrame, name: str) -> str:
-    "A digest of what figure `name` of `runs` is drawn from: this module's code and each run's `FIGURE_INPUTS`."
+def figure_inputs(runs: pd.DataFrame) -> bytes:
+    "The bytes of each of `runs`' `FIGURE_INPUTS` (a dash for a missing file), in order of path."
+    return b"".join(f.encode() + ((Path(p) / f).read_bytes() if (Path(p) / f).exists() else b"-")
+                    for p in sorted(runs.path) for f in FIGURE_INPUTS)
+
+def figure_key(inputs: bytes, name: str) -> str:
+    "A digest of what figure `name` is drawn from: this module's code and the runs' `figure_inputs`."
     import asgml.report as code
-    h = hashlib.sha256(name.encode() + Path(code.__file__).read_bytes())
-    for p in sorted(runs.path):
-        for f in FIGURE_INPUTS: h.update(f.encode() + ((Path(p) / f).read_bytes() if (Path(p) / f).exists() else b"-"))
-    return h.hexdigest()
+    return hashlib.sha256(name.encode() + Path(code.__file__).read_bytes() + inputs).hexdigest()
 
 def figure_current(stem: Path, key: str) -> bool:
     "Whether `stem`.pdf and `stem`.png exist and the PNG was drawn from inputs with digest `key`."
@@ -565,8 +625,9 @@ def save_figure(fig: plt.Figure, stem: Path, key: str = "") -> None:
 
 def write_figures(own: pd.DataFrame, ds: str, folder: Path) -> None:
     "Draw the `FIGURES` of dataset `ds` from its runs `own` into `folder`, each only when it is not `figure_current`."
+    inputs = figure_inputs(own)
     for name, plot in FIGURES.items():
-        stem, key = folder / f"{ds}_{name}", figure_key(own, name)
+        stem, key = folder / f"{ds}_{name}", figure_key(inputs, name)
         if figure_current(stem, key) or (fig := plot(own, ds)) is None: continue
         save_figure(fig, stem, key); plt.close(fig)
 
@@ -594,11 +655,21 @@ def write_report(root: Path | None = None, out: Path | None = None, datasets: li
         if len(own) and len(ct := contrast_table(own)): tables[f"{ds} controls"] = write_table(ct, own, out / "tables" / f"{ds}_controls", out / "tables" / f"{ds}_controls_runs.tex")
         if len(points): tables[f"{ds} sensitivity"] = write_table(sensitivity_table(r), pd.concat([own[own.method.isin(points.method)], points]),
                                                                   out / "tables" / f"{ds}_sensitivity", out / "tables" / f"{ds}_sensitivity_runs.tex")
+        if len(probed := with_probes(own)):
+            enc = encoder_table(probed, suppressed_modalities(diag))
+            tables[f"{ds} encoders"] = write_table(enc, probed, out / "tables" / f"{ds}_encoders", out / "tables" / f"{ds}_encoders_runs.tex")
         if len(own): write_figures(own, ds, out / "figures")
-    if len(runs) and not datasets:
-        reg = regime_table(runs, {b: read_diagnosis(root, b) for b in runs.benchmark.unique()})
-        tables["regimes"] = write_table(reg, runs, out / "tables" / "regimes", out / "tables" / "regimes_runs.tex")
-        (out / "tables" / "regimes.tex").write_text(to_latex(regimes_for_latex(reg)))   # a column per benchmark fits a page
+    if len(runs) and not datasets: tables |= write_regimes(runs, {b: read_diagnosis(root, b) for b in runs.benchmark.unique()}, out / "tables")
+    return tables
+
+def write_regimes(runs: pd.DataFrame, diagnoses: dict[str, pd.DataFrame], folder: Path) -> dict[str, pd.DataFrame]:
+    "Write `regime_table` as `regimes`.md/.tex and, where a benchmark has a suppressed modality, `encoder_regime_table` as `regimes_encoders`."
+    tables = {"regimes": write_table(regime_table(runs, diagnoses), runs, folder / "regimes", folder / "regimes_runs.tex")}
+    if len(enc := encoder_regime_table(runs, diagnoses)):
+        tables["regimes encoders"] = write_table(enc, with_probes(runs), folder / "regimes_encoders", folder / "regimes_encoders_runs.tex")
+    for name, t in tables.items():   # a column per benchmark fits a page
+        named = t.assign(benchmark=t.benchmark + " (" + t.modality + ")").drop(columns="modality") if "modality" in t else t
+        (folder / f"{name.replace(' ', '_')}.tex").write_text(to_latex(regimes_for_latex(named)))
     return tables
 
 def read_diagnosis(root: Path, benchmark: str) -> pd.DataFrame | None:
