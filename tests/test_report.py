@@ -4,6 +4,7 @@ the committed store (which predates `loss_protocol`) still reporting."""
 import matplotlib
 matplotlib.use("Agg")
 import matplotlib.pyplot as plt
+import re
 from pathlib import Path
 import numpy as np, pandas as pd
 import pytest
@@ -117,3 +118,21 @@ def test_controls_table_reads_each_control_against_what_it_controls(tmp_path):
     assert (t.arm[0], t.against[0]) == ("ASGML adaptive [probe_signal = random] · joint", "ASGML adaptive · joint")
     assert (t.arm[1], t.against[1]) == ("Baseline · joint+unimodal", "Baseline · joint")
     assert t.difference[0].startswith("-2.50 ") and t.difference[1].startswith("+10.50 ")
+
+def table_blocks(text: str) -> list[str]:
+    "The Markdown tables of `text`, each as its lines joined."
+    out, cur = [], []
+    for line in text.splitlines() + [""]:
+        if line.startswith("|"): cur.append(line)
+        elif cur: out.append("\n".join(cur)); cur = []
+    return out
+
+ROOT = Path(__file__).resolve().parents[1]
+
+def test_readme_result_tables_are_the_committed_report_tables():
+    "A README table with results (a ± or an interval such as [+1.2, +3.4] in it) is one that `asgml report` wrote to paper/tables, verbatim."
+    written = {b for f in (ROOT / "paper" / "tables").glob("*.md") for b in table_blocks(f.read_text())}
+    results = [b for b in table_blocks((ROOT / "README.md").read_text()) if "±" in b or re.search(r"\[[+-]\d", b)]
+    assert len(results) >= 5, "the README shows no results table"
+    stale = [b.splitlines()[2][:100] for b in results if b not in written]
+    assert not stale, f"README tables that `asgml report` did not write (copy them from paper/tables/): first rows {stale}"
