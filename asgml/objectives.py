@@ -295,10 +295,11 @@ def cosine_logits(feats: list[torch.Tensor], weights: list[torch.Tensor], scale:
 class MMCosineConfig:
     "MMCosine (Xu, Feng, Zhang, Hu, ICASSP 2023): the training logits are scaled cosines of each modality's features and weight block."
     scale: float = opt(10.0, lo=1e-3, doc="s: the scale of the cosine logits (10 in the official code, 15 in BalanceBenchmark)")
+    evaluate: str = opt("plain", choices=("plain", "cosine"), doc="the logits evaluation scores: plain (W f + b, as main_CD.py) or cosine (z, as the paper and main_vox2.py)")
 
 @register_method("mmcosine", MMCosineConfig, display="MMCosine", family="objectives")
 class MMCosine(Method):
-    "MMCosine: the loss on s * sum_m cos(f_m, w_mc) in training; evaluation reads the fusion head's plain logits."
+    "MMCosine: the loss on s * sum_m cos(f_m, w_mc) in training; evaluation reads the plain or the cosine fused logits (`evaluate`)."
     def setup(self, ctx: MethodContext) -> None:
         super().setup(ctx)
         if not ctx.model.fusion.has_slices:
@@ -316,7 +317,12 @@ class MMCosine(Method):
         z = dict(zip(model.modalities, cosine_logits([out.features[m] for m in model.modalities], model.fusion.weights(), self.cfg.scale)))
         return dataclasses.replace(out, logits=sum(z.values()), slices=z)
     def after_backward(self, s: Step) -> dict: return self.logged
-    def describe(self) -> dict: return {"name": self.name, **dataclasses.asdict(self.cfg), "evaluation": "plain fusion logits"}
+    def predict(self, out: ModelOutput) -> torch.Tensor:
+        "The fused logits evaluation scores: the plain ones, or the cosine logits with `evaluate: cosine`."
+        return self.cosine_output(out).logits if self.cfg.evaluate == "cosine" else out.logits
+    def describe(self) -> dict:
+        how = "cosine fused logits" if self.cfg.evaluate == "cosine" else "plain fusion logits"
+        return {"name": self.name, **dataclasses.asdict(self.cfg), "evaluation": how}
 
 # %% ../nbs/07b_objectives.ipynb #f4076f7c
 def feature_mse(student: dict[str, torch.Tensor], teacher: dict[str, torch.Tensor]) -> dict[str, torch.Tensor]:
