@@ -541,7 +541,8 @@ def compact_cell(cell: str) -> str:
     return f"{m[1]}/{m[2]}/{m[3]}; {m[4]} {m[5]}{m[6]}" if m else cell
 
 def regimes_for_latex(table: pd.DataFrame) -> pd.DataFrame:
-    "The regime table for a page: one column per benchmark, a row per column of `regime_table`, family cells compacted."
+    "A regime table for a page: one column per benchmark (and modality, where the table has one), a row per other column, family cells compacted."
+    if "modality" in table: table = table.assign(benchmark=table.benchmark + " (" + table.modality + ")").drop(columns="modality")
     t = table.set_index("benchmark").T
     return t.map(compact_cell).rename_axis("").reset_index().rename(columns={"": "benchmark"})
 
@@ -664,13 +665,10 @@ def write_report(root: Path | None = None, out: Path | None = None, datasets: li
 
 def write_regimes(runs: pd.DataFrame, diagnoses: dict[str, pd.DataFrame], folder: Path) -> dict[str, pd.DataFrame]:
     "Write `regime_table` as `regimes`.md/.tex and, where a benchmark has a suppressed modality, `encoder_regime_table` as `regimes_encoders`."
-    tables = {"regimes": write_table(regime_table(runs, diagnoses), runs, folder / "regimes", folder / "regimes_runs.tex")}
-    if len(enc := encoder_regime_table(runs, diagnoses)):
-        tables["regimes encoders"] = write_table(enc, with_probes(runs), folder / "regimes_encoders", folder / "regimes_encoders_runs.tex")
-    for name, t in tables.items():   # a column per benchmark fits a page
-        named = t.assign(benchmark=t.benchmark + " (" + t.modality + ")").drop(columns="modality") if "modality" in t else t
-        (folder / f"{name.replace(' ', '_')}.tex").write_text(to_latex(regimes_for_latex(named)))
-    return tables
+    tables = {"regimes": (regime_table(runs, diagnoses), runs)}
+    if len(enc := encoder_regime_table(runs, diagnoses)): tables["regimes encoders"] = (enc, with_probes(runs))
+    return {name: write_table(t, r, folder / name.replace(" ", "_"), folder / f"{name.replace(' ', '_')}_runs.tex", regimes_for_latex(t))
+            for name, (t, r) in tables.items()}
 
 def read_diagnosis(root: Path, benchmark: str) -> pd.DataFrame | None:
     "A benchmark's diagnosis table (`asgml diagnose`) with its note in `attrs`, or None when it has none."
@@ -722,9 +720,9 @@ def write_overview(table: pd.DataFrame, stem: Path) -> pd.DataFrame:
     stem.with_suffix(".tex").write_text(to_latex(overview_for_latex(table)))
     return table
 
-def write_table(table: pd.DataFrame, runs: pd.DataFrame, stem: Path, runs_tex: Path) -> pd.DataFrame:
-    "Write `table` as `stem`.md (its `table_note` below it) and `stem`.tex (without `MARKDOWN_ONLY`), and the sentence on its `runs` into `runs_tex`; returns `table`."
+def write_table(table: pd.DataFrame, runs: pd.DataFrame, stem: Path, runs_tex: Path, latex: pd.DataFrame | None = None) -> pd.DataFrame:
+    "Write `table` as `stem`.md (its `table_note` below it) and `latex` (default: `table` without `MARKDOWN_ONLY`) as `stem`.tex, and the sentence on its `runs` into `runs_tex`; returns `table`."
     stem.with_suffix(".md").write_text(markdown(table) + "\n\n" + table_note(table) + "\n")
-    stem.with_suffix(".tex").write_text(to_latex(table.drop(columns=list(MARKDOWN_ONLY), errors="ignore")))
+    stem.with_suffix(".tex").write_text(to_latex(table.drop(columns=list(MARKDOWN_ONLY), errors="ignore") if latex is None else latex))
     runs_tex.write_text(latex_escape(runs_sentence(runs)) + "\n")
     return table
